@@ -1,0 +1,38 @@
+using System.CommandLine;
+using ProvenanceGate.Diagnostics;
+using ProvenanceGate.Tool.Commands;
+
+namespace ProvenanceGate.Tool.Cli;
+
+/// <summary>Builds the command tree and runs it. Tests call <see cref="Run"/> in-process with their own writers.</summary>
+internal static class ProvenanceCli
+{
+    public static RootCommand CreateRootCommand()
+    {
+        var root = new RootCommand("ProvenanceGate: CycloneDX ML-BOMs, cosign-compatible signatures and a provenance gate for AI models.");
+        foreach (var command in Commands())
+            root.Subcommands.Add(command);
+        return root;
+    }
+
+    // One file per verb under Commands/; each exposes a static Create().
+    private static IEnumerable<Command> Commands() =>
+    [
+        CodesCommand.Create(),
+    ];
+
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var parseResult = CreateRootCommand().Parse(args);
+        if (parseResult.Errors.Count > 0)
+        {
+            // System.CommandLine would exit 1; usage errors are exit 2 here, with the catalogued code.
+            foreach (var parseError in parseResult.Errors)
+                error.WriteLine(Diagnostics.Diagnostics.UsageError.Error(parseError.Message).ToString());
+            error.WriteLine("Run 'dotnet provenance --help' for usage.");
+            return ExitCodes.InputError;
+        }
+
+        return parseResult.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+    }
+}

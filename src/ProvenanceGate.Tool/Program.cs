@@ -1,0 +1,3 @@
+using ProvenanceGate.Tool.Cli;
+
+return ProvenanceCli.Run(args, Console.Out, Console.Error);
