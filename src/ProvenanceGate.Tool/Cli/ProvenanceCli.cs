@@ -19,6 +19,16 @@ internal static class ProvenanceCli
     private static IEnumerable<Command> Commands() =>
     [
         CodesCommand.Create(),
+
+        // BOM
+
+        // signing
+
+        // fingerprinting
+
+        // verify gate
+
+        // CI
     ];
 
     public static int Run(string[] args, TextWriter output, TextWriter error)
