@@ -27,6 +27,9 @@ internal static class ProvenanceCli
         // fingerprinting
 
         // verify gate
+        VerifyCommand.Create(),
+        DiffCommand.Create(),
+        ReportCommand.Create(),
 
         // CI
     ];
