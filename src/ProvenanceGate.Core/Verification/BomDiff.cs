@@ -111,7 +111,7 @@ public static class BomDiff
     private static List<string> Bases(BomComponent model) =>
         LicenseCheck.Ancestors(model).Select(a =>
         {
-            var name = BomDocument.Text(a.Node["name"]) ?? BomDocument.Text(a.Node["purl"]) ?? "?";
+            var name = BomDocument.ModelName(a.Node);
             return BomDocument.Text(a.Node["version"]) is { } version ? $"{name}@{version}" : name;
         }).ToList();
 

@@ -114,6 +114,20 @@ public sealed class BomDocument
     public static string? Text(JsonNode? node) =>
         node is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
 
+    /// <summary>
+    /// How a model is known: the generator's <c>provenancegate:lineage:id</c> (the hub id, e.g. org/name), else group/name,
+    /// else name, else purl.
+    /// </summary>
+    public static string ModelName(JsonObject component)
+    {
+        if (PropertyValue(component, "provenancegate:lineage:id") is { Length: > 0 } id)
+            return id;
+        var name = Text(component["name"]);
+        if (name is not null && Text(component["group"]) is { Length: > 0 } group)
+            return group + "/" + name;
+        return name ?? Text(component["purl"]) ?? "?";
+    }
+
     /// <summary>The value of the first CycloneDX property named <paramref name="name"/> on an object.</summary>
     public static string? PropertyValue(JsonObject node, string name) =>
         node["properties"] is JsonArray properties

@@ -23,7 +23,7 @@ internal static class GovernanceCheck
         {
             if (!approvals.Any(a => string.Equals(a.Role, role, StringComparison.OrdinalIgnoreCase)))
                 context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateApprovalMissing, "/metadata",
-                    $"the BOM records no '{role}' approval; policy '{context.Policy.Name}' requires one (add a {ApprovalProperty} property: role={role};by=...;date=...;reviewBy=...)");
+                    $"the BOM records no '{role}' approval; policy '{context.Policy.Name}' requires one (declare it under approvals: in the provenance declaration, with role: {role})");
         }
 
         var overdue = GatePolicySeverity(context.Policy.Approvals.ReviewOverdue);
@@ -68,8 +68,8 @@ internal static class GovernanceCheck
     }
 
     /// <summary>
-    /// Approvals are CycloneDX properties named <c>provenancegate:approval</c> on metadata or on a model, valued
-    /// <c>role=legal;by=Jane Doe;date=2026-10-01;reviewBy=2027-04-01</c>.
+    /// Approvals as the BOM generator records them (from the declaration's <c>approvals:</c>): properties on a model or on
+    /// metadata named <c>provenancegate:approval:N:approver|role|date|review-by|scope</c>, one N per approval.
     /// </summary>
     public static IEnumerable<Approval> ReadApprovals(BomDocument bom)
     {
@@ -77,22 +77,27 @@ internal static class GovernanceCheck
         {
             if (node["properties"] is not JsonArray properties)
                 continue;
+            var groups = new SortedDictionary<int, (Dictionary<string, string> Fields, int Index)>();
             for (var i = 0; i < properties.Count; i++)
             {
-                if (properties[i] is not JsonObject property || BomDocument.Text(property["name"]) != ApprovalProperty)
+                if (properties[i] is not JsonObject property || BomDocument.Text(property["name"]) is not { } name ||
+                    !name.StartsWith(ApprovalProperty + ":", StringComparison.Ordinal))
                     continue;
-                var fields = (BomDocument.Text(property["value"]) ?? "").Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                    .Select(part => part.Split('=', 2, StringSplitOptions.TrimEntries))
-                    .Where(kv => kv.Length == 2)
-                    .GroupBy(kv => kv[0], StringComparer.OrdinalIgnoreCase)
-                    .ToDictionary(g => g.Key, g => g.First()[1], StringComparer.OrdinalIgnoreCase);
-                var role = fields.GetValueOrDefault("role");
-                if (string.IsNullOrEmpty(role))
+                var parts = name[(ApprovalProperty.Length + 1)..].Split(':', 2);
+                if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var number))
                     continue;
-                yield return new Approval(role, fields.GetValueOrDefault("by"),
+                if (!groups.TryGetValue(number, out var group))
+                    groups[number] = group = (new Dictionary<string, string>(StringComparer.Ordinal), i);
+                group.Fields[parts[1]] = BomDocument.Text(property["value"]) ?? "";
+            }
+
+            foreach (var (_, (fields, index)) in groups)
+            {
+                var role = fields.GetValueOrDefault("role") ?? fields.GetValueOrDefault("scope") ?? "approval";
+                yield return new Approval(role, fields.GetValueOrDefault("approver"),
                     TryDate(fields.GetValueOrDefault("date"), out var date) ? date : null,
-                    TryDate(fields.GetValueOrDefault("reviewBy"), out var reviewBy) ? reviewBy : null,
-                    $"{pointer}/properties/{i}", component);
+                    TryDate(fields.GetValueOrDefault("review-by"), out var reviewBy) ? reviewBy : null,
+                    $"{pointer}/properties/{index}", component);
             }
         }
     }

@@ -47,7 +47,7 @@ internal static class LicenseCheck
         var declaredLeaves = declared.SelectMany(l => l.Leaves).ToList();
         foreach (var (ancestor, pointer) in Ancestors(model))
         {
-            var baseName = BomDocument.Text(ancestor["name"]) ?? BomDocument.Text(ancestor["purl"]) ?? "?";
+            var baseName = BomDocument.ModelName(ancestor);
             // The base's licence: as the BOM declares it on the ancestor, else as its name reveals (meta-llama/..., google/gemma-...).
             var baseLeaves = Declared(context, ancestor, pointer, model.Id, report: false).SelectMany(l => l.Leaves).ToList();
             if (baseLeaves.Count == 0)

@@ -46,7 +46,7 @@ internal static class LineageCheck
         {
             foreach (var (ancestor, pointer) in ancestors)
             {
-                var baseName = BomDocument.Text(ancestor["name"]) ?? BomDocument.Text(ancestor["purl"]) ?? "?";
+                var baseName = BomDocument.ModelName(ancestor);
                 var fingerprint = FindBaseFingerprint(context.Options.BaseFingerprintsDirectory, ancestor);
                 if (fingerprint is null)
                 {
@@ -114,7 +114,7 @@ internal static class LineageCheck
 
     private static IEnumerable<string> Keys(JsonObject ancestor)
     {
-        foreach (var value in new[] { BomDocument.Text(ancestor["name"]), BomDocument.Text(ancestor["bom-ref"]), PurlName(BomDocument.Text(ancestor["purl"])) }.OfType<string>())
+        foreach (var value in new[] { BomDocument.ModelName(ancestor), BomDocument.Text(ancestor["name"]), BomDocument.Text(ancestor["bom-ref"]), PurlName(BomDocument.Text(ancestor["purl"])) }.OfType<string>())
         {
             var name = value.Trim();
             yield return name.Replace("/", "--", StringComparison.Ordinal);
@@ -155,7 +155,7 @@ internal static class LineageCheck
             var label = model.Version is null ? model.Name : $"{model.Name}@{model.Version}";
             foreach (var (ancestor, _) in LicenseCheck.Ancestors(model))
             {
-                var baseName = BomDocument.Text(ancestor["name"]) ?? BomDocument.Text(ancestor["purl"]) ?? "?";
+                var baseName = BomDocument.ModelName(ancestor);
                 var baseVersion = BomDocument.Text(ancestor["version"]);
                 var relation = model.Property("cdx:ai-ml:model:parameter:tune_method") ?? "derived";
                 context.Graph.Add(new LineageEdge(baseVersion is null ? baseName : $"{baseName}@{baseVersion}", label, relation));

@@ -66,7 +66,7 @@ public static class ManifestViews
         {
             foreach (var (ancestor, pointer) in LicenseCheck.Ancestors(model))
             {
-                var baseName = BomDocument.Text(ancestor["name"]) ?? "?";
+                var baseName = BomDocument.ModelName(ancestor);
                 var baseLicences = LicenseCheck.Declared(null, ancestor, pointer, model.Id, report: false).SelectMany(l => l.Leaves).DefaultIfEmpty(baseName).ToList();
                 var families = baseLicences.Select(RestrictedLicenses.FamilyOf).OfType<RestrictedLicenseFamily>().Distinct().ToList();
                 var declaredLeaves = LicenseCheck.Declared(null, model.Node, model.JsonPath, model.Id, report: false).SelectMany(l => l.Leaves).ToList();
@@ -150,7 +150,7 @@ public static class ManifestViews
             var declared = LicenseCheck.Declared(null, model.Node, model.JsonPath, model.Id, report: false).SelectMany(l => l.Leaves).ToList();
             foreach (var (ancestor, pointer) in LicenseCheck.Ancestors(model))
             {
-                var baseName = BomDocument.Text(ancestor["name"]) ?? "?";
+                var baseName = BomDocument.ModelName(ancestor);
                 var baseLeaves = LicenseCheck.Declared(null, ancestor, pointer, model.Id, report: false).SelectMany(l => l.Leaves).DefaultIfEmpty(baseName);
                 foreach (var family in baseLeaves.Select(RestrictedLicenses.FamilyOf).OfType<RestrictedLicenseFamily>().Distinct())
                 {
@@ -166,7 +166,7 @@ public static class ManifestViews
 
     private static IEnumerable<string> Bases(BomComponent model) => LicenseCheck.Ancestors(model).Select(a =>
     {
-        var name = BomDocument.Text(a.Node["name"]) ?? BomDocument.Text(a.Node["purl"]) ?? "?";
+        var name = BomDocument.ModelName(a.Node);
         return BomDocument.Text(a.Node["version"]) is { } version ? $"{name}@{version}" : name;
     });
 
