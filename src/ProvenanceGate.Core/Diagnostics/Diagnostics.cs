@@ -19,7 +19,20 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor InvalidTimestamp = new("PG0008", "Invalid timestamp or SOURCE_DATE_EPOCH", ExitCodes.InputError);
 
     // ---- PG1xxx: CycloneDX ML-BOM generation and validation -------------------------------------
-    // (issue 2 adds its codes here)
+    public static readonly DiagnosticDescriptor ModelFileMalformed = new("PG1001", "Malformed model metadata file", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor ModelCardMalformed = new("PG1002", "Malformed model card front matter", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor DeclarationInvalid = new("PG1003", "Invalid provenance declaration", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor DeclarationUnknownKey = new("PG1004", "Unknown key in provenance declaration", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor NoModelFiles = new("PG1005", "No model files found", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor UnsupportedSpecVersion = new("PG1006", "Unsupported CycloneDX spec version", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor DeclarationConflict = new("PG1007", "Declaration disagrees with the model files", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor BomNotJson = new("PG1010", "BOM is not valid JSON", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor BomSchemaViolation = new("PG1011", "BOM violates the CycloneDX schema", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor BomRefDuplicate = new("PG1012", "Duplicate bom-ref", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor BomRefDangling = new("PG1013", "Reference to an unknown bom-ref", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor LicenseExpressionInvalid = new("PG1014", "Invalid SPDX licence expression", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor ModelCardMisplaced = new("PG1015", "modelCard or data on the wrong component type", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor HashMalformed = new("PG1016", "Hash does not fit its algorithm", ExitCodes.GateFailed);
 
     // ---- PG2xxx: keys, signatures and attestations ----------------------------------------------
     // (issue 3 adds its codes here)

@@ -21,6 +21,8 @@ internal static class ProvenanceCli
         CodesCommand.Create(),
 
         // BOM
+        BomCommand.Create(),
+        ValidateCommand.Create(),
 
         // signing
 
