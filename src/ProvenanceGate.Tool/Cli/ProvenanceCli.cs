@@ -23,6 +23,11 @@ internal static class ProvenanceCli
         // BOM
 
         // signing
+        KeygenCommand.Create(),
+        SignCommand.Create(),
+        AttestCommand.Create(),
+        VerifySignatureCommand.Create(),
+        VerifyAttestationCommand.Create(),
 
         // fingerprinting
 
