@@ -66,7 +66,14 @@ internal static class CosignEncryptedKey
         }
         catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException or KeyNotFoundException)
         {
-            throw invalid.Exception($"'{reference}': malformed encrypted cosign key body ({ex.GetType().Name})", file);
+            var reason = ex switch
+            {
+                JsonException => "it is not JSON",
+                KeyNotFoundException => "a required field (kdf, params, salt, cipher, nonce, ciphertext) is missing",
+                FormatException => "a field is not valid base64 or not a number",
+                _ => "a field has the wrong JSON type",
+            };
+            throw invalid.Exception($"'{reference}': malformed encrypted cosign key body: {reason}", file);
         }
 
         if (fields.KdfName != "scrypt")
