@@ -25,6 +25,11 @@ internal static class ProvenanceCli
         ValidateCommand.Create(),
 
         // signing
+        KeygenCommand.Create(),
+        SignCommand.Create(),
+        AttestCommand.Create(),
+        VerifySignatureCommand.Create(),
+        VerifyAttestationCommand.Create(),
 
         // fingerprinting
 
