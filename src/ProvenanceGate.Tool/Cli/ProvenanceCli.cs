@@ -25,6 +25,8 @@ internal static class ProvenanceCli
         // signing
 
         // fingerprinting
+        FingerprintCommand.Create(),
+        CompareCommand.Create(),
 
         // verify gate
 
