@@ -15,9 +15,9 @@ public static class Fingerprinter
 {
     public const int GramK = 32;
     public const int VectorK = 64;
-    public const int AnchorCount = 256;
+    public const int AnchorCount = 128;
     public const int GeometryAnchors = 64;
-    public const int SketchSize = 1024;
+    public const int SketchSize = 512;
     public const int SpectrumQuantiles = 16;
     public const int HistogramBins = 20;
 

@@ -27,6 +27,7 @@ internal static class ProvenanceCli
         // fingerprinting
         FingerprintCommand.Create(),
         CompareCommand.Create(),
+        ScanCommand.Create(),
 
         // verify gate
 
