@@ -56,7 +56,14 @@ public static class Diagnostics
     // ---- PG3xxx: fingerprinting and model formats -----------------------------------------------
     public static readonly DiagnosticDescriptor SafetensorsMalformed = new("PG3001", "Malformed safetensors file", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor SafetensorsIndexMalformed = new("PG3002", "Malformed safetensors index", ExitCodes.InputError);
-    // (issue 4 adds its codes here)
+    public static readonly DiagnosticDescriptor TokenizerMalformed = new("PG3003", "Malformed tokenizer", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor ModelConfigMalformed = new("PG3004", "Malformed config.json", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor FingerprintMalformed = new("PG3005", "Malformed fingerprint file", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor FingerprintSchemaUnsupported = new("PG3006", "Unsupported fingerprint schema version", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor ModelNotFound = new("PG3007", "No model found", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor ModelsDiffer = new("PG3008", "Models differ: weights are independent", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor LineageNotEstablished = new("PG3009", "Lineage not established: insufficient weight evidence", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor CatalogueMalformed = new("PG3010", "Malformed reference catalogue", ExitCodes.InputError);
 
     // ---- PG4xxx: the verify gate ----------------------------------------------------------------
     // (issue 5 adds its codes here)

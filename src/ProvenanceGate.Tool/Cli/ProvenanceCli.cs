@@ -32,6 +32,9 @@ internal static class ProvenanceCli
         VerifyAttestationCommand.Create(),
 
         // fingerprinting
+        FingerprintCommand.Create(),
+        CompareCommand.Create(),
+        ScanCommand.Create(),
 
         // verify gate
 
