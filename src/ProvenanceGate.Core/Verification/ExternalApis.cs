@@ -1,57 +1,47 @@
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using ProvenanceGate.Bom;
 using ProvenanceGate.Diagnostics;
+using ProvenanceGate.Fingerprinting;
+using ProvenanceGate.Licensing;
+using ProvenanceGate.Signing;
 
 namespace ProvenanceGate.Verification;
 
 /// <summary>
-/// The gate's only contact points with the BOM, signing and fingerprinting areas. Each member forwards to that
-/// area's API; until an API is merged its member says so (the check that needs it is skipped, never passed).
+/// The gate's only contact points with the BOM, signing and fingerprinting areas: thin forwards, so each check reads
+/// in the gate's terms and no other area's feature is implemented twice.
 /// </summary>
 internal static class ExternalApis
 {
     public sealed record SignatureOutcome(bool Verified, string? MatchedKey, IReadOnlyList<Diagnostic> Diagnostics);
 
-    public sealed record AttestationOutcome(bool Verified, IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<(string Name, string Sha256)> Subjects);
+    public sealed record AttestationOutcome(bool Verified, IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<(string Name, string? Sha256)> Subjects, JsonNode? Predicate);
 
     public sealed record LineageOutcome(string Verdict, double? Score, string Reason);
 
-    /// <summary>Full schema and integrity validation (BOM area). Null while that API is not available.</summary>
-    public static IReadOnlyList<Diagnostic>? ValidateBom(string json, string path)
-    {
-        _ = json;
-        _ = path;
-        return null;
-    }
+    /// <summary>Schema for the specVersion, unique bom-refs, no dangling refs, SPDX syntax (BOM area).</summary>
+    public static IReadOnlyList<Diagnostic> ValidateBom(byte[] utf8, string path) => BomValidator.Validate(utf8, path);
 
-    /// <summary>True when <paramref name="id"/> is on the SPDX licence list (BOM area); null while that API is not available.</summary>
-    public static bool? IsSpdxLicenseId(string id)
-    {
-        _ = id;
-        return null;
-    }
+    public static bool IsSpdxLicenseId(string id) => SpdxLicenses.IsKnownId(id);
 
-    /// <summary>The licence ids and LicenseRefs of a valid SPDX expression, or the reason it is invalid (BOM area).</summary>
+    /// <summary>The licence ids and LicenseRefs of a valid SPDX expression, or why it is invalid (BOM area's parser).</summary>
     public static (IReadOnlyList<string>? Leaves, string? Error) ParseSpdxExpression(string expression) =>
-        SpdxLeaves(expression);
-
-    public static bool SigningAvailable => false;
+        SpdxExpression.TryParse(expression, out var parsed, out var error)
+            ? (parsed.Licenses.Select(l => l.Id).ToList(), null)
+            : (null, error);
 
     public static SignatureOutcome VerifyBlob(string artifactPath, IReadOnlyList<string> keyReferences, string? signaturePath, string? bundlePath)
     {
-        _ = artifactPath;
-        _ = keyReferences;
-        _ = signaturePath;
-        _ = bundlePath;
-        throw new NotSupportedException("signing API not merged");
+        var result = SignatureVerifier.VerifyBlob(artifactPath, PublicKeyLoader.LoadAll(keyReferences), signaturePath, bundlePath);
+        return new SignatureOutcome(result.Verified, result.MatchedKey?.Name, result.Diagnostics);
     }
 
-    public static AttestationOutcome VerifyAttestation(string bundlePath, IReadOnlyList<string> keyReferences, IReadOnlyList<string> artifactPaths)
+    /// <summary>A DSSE attestation whose predicate is a CycloneDX BOM; subjects are returned for the gate to match against the BOM.</summary>
+    public static AttestationOutcome VerifyAttestation(string bundlePath, IReadOnlyList<string> keyReferences)
     {
-        _ = bundlePath;
-        _ = keyReferences;
-        _ = artifactPaths;
-        throw new NotSupportedException("signing API not merged");
+        var result = AttestationVerifier.Verify(bundlePath, PublicKeyLoader.LoadAll(keyReferences), [], PredicateTypes.CycloneDx);
+        var subjects = result.Statement?.Subjects.Select(s => (s.Name, s.Sha256)).ToList() ?? [];
+        return new AttestationOutcome(result.Verified, result.Diagnostics, subjects, result.Statement?.Predicate);
     }
 
     /// <summary>True when the bundle carries a DSSE attestation rather than a plain message signature.</summary>
@@ -59,7 +49,7 @@ internal static class ExternalApis
     {
         try
         {
-            return JsonNode.Parse(File.ReadAllText(bundlePath)) is JsonObject bundle && bundle["dsseEnvelope"] is not null;
+            return JsonNode.Parse(File.ReadAllText(bundlePath)) is JsonObject bundle && (bundle["dsseEnvelope"] is not null || bundle["payloadType"] is not null);
         }
         catch (System.Text.Json.JsonException)
         {
@@ -67,48 +57,28 @@ internal static class ExternalApis
         }
     }
 
-    public static bool FingerprintingAvailable => false;
+    public static ModelFingerprint Fingerprint(string modelDirectoryOrFingerprintFile) => FingerprintLoader.Load(modelDirectoryOrFingerprintFile);
 
-    /// <summary>Fingerprints the weights in <paramref name="modelDirectory"/> and compares them with a base fingerprint file or directory.</summary>
-    public static LineageOutcome CompareWithBase(string modelDirectory, string baseFingerprintPath)
+    public static LineageOutcome Compare(ModelFingerprint model, ModelFingerprint declaredBase)
     {
-        _ = modelDirectory;
-        _ = baseFingerprintPath;
-        throw new NotSupportedException("fingerprinting API not merged");
+        var comparison = LineageComparer.Compare(model, declaredBase);
+        return new LineageOutcome(comparison.VerdictName, double.IsNaN(comparison.Score) ? null : comparison.Score, comparison.Reason);
     }
 
-    /// <summary>The closest model of the bundled reference catalogue, when it is closer than the declared base.</summary>
-    public static (string Name, double Score)? ClosestCatalogueModel(string modelDirectory)
-    {
-        _ = modelDirectory;
-        return null;
-    }
+    /// <summary>Weight-level matches of the model among candidate fingerprints (the scanner's fingerprint-db matches), best first.</summary>
+    public static IReadOnlyList<(string Name, double Score)> WeightMatches(ModelFingerprint model, IReadOnlyList<ModelFingerprint> candidates) =>
+        Scanner.Scan(model, new ReferenceCatalogue([]), ScanIndex.Build(candidates), top: 5)
+            .Where(m => m.Source == "fingerprint-db")
+            .Select(m => (m.Name, m.Score))
+            .ToList();
+
+    /// <summary>Catalogue models whose published architecture matches the model's config exactly (metadata only).</summary>
+    public static IReadOnlyList<string> CatalogueArchitectureMatches(ModelFingerprint model) =>
+        Scanner.Scan(model, ReferenceCatalogue.LoadBundled(), (ScanIndex?)null, top: 5)
+            .Where(m => m.Source == "catalogue" && m.Score >= 1)
+            .Select(m => m.Name)
+            .ToList();
 
     /// <summary>SHA-256 of each file, in parallel (hashing dominates verification of a multi-GB model).</summary>
-    public static IReadOnlyDictionary<string, string> Sha256Files(IReadOnlyList<string> paths)
-    {
-        var results = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);
-        Parallel.ForEach(paths, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, path =>
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-            results[path] = Convert.ToHexStringLower(SHA256.HashData(stream));
-        });
-        return results;
-    }
-
-    // Until the BOM area's SpdxExpression lands: split on operators and parentheses, enough to find the leaves.
-    private static (IReadOnlyList<string>? Leaves, string? Error) SpdxLeaves(string expression)
-    {
-        var tokens = expression.Replace("(", " ( ", StringComparison.Ordinal).Replace(")", " ) ", StringComparison.Ordinal)
-            .Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var leaves = new List<string>();
-        foreach (var token in tokens)
-        {
-            if (token is "(" or ")" or "AND" or "OR" or "WITH")
-                continue;
-            leaves.Add(token.TrimEnd('+'));
-        }
-
-        return leaves.Count == 0 ? (null, "empty expression") : (leaves, null);
-    }
+    public static IReadOnlyDictionary<string, string> Sha256Files(IReadOnlyList<string> paths) => FileHasher.Sha256(paths);
 }

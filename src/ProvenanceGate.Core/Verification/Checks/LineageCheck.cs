@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using ProvenanceGate.Diagnostics;
+using ProvenanceGate.Fingerprinting;
 
 namespace ProvenanceGate.Verification.Checks;
 
@@ -36,62 +37,117 @@ internal static class LineageCheck
             return;
         }
 
-        if (!ExternalApis.FingerprintingAvailable)
+        ModelFingerprint modelFingerprint;
+        try
         {
-            context.Skip(check, "weight fingerprinting not available in this build");
+            modelFingerprint = ExternalApis.Fingerprint(modelDirectory);
+        }
+        catch (ProvenanceException ex)
+        {
+            context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateLineageUnchecked, derived[0].Ancestors[0].JsonPath,
+                $"cannot fingerprint the weights in '{modelDirectory}': {ex.Diagnostic.Code} {ex.Message}", derived[0].Model.Id);
             return;
         }
 
+        var candidates = LoadCandidates(context);
         foreach (var (model, ancestors) in derived)
         {
+            var declaredNames = new List<string>();
+            double? declaredScore = null;
             foreach (var (ancestor, pointer) in ancestors)
             {
                 var baseName = BomDocument.ModelName(ancestor);
-                var fingerprint = FindBaseFingerprint(context.Options.BaseFingerprintsDirectory, ancestor);
-                if (fingerprint is null)
+                var fingerprintPath = FindBaseFingerprint(context.Options.BaseFingerprintsDirectory, ancestor);
+                if (fingerprintPath is null)
                 {
-                    var where = context.Options.BaseFingerprintsDirectory is null ? "no --base-fingerprints given" : $"none in '{context.Options.BaseFingerprintsDirectory}' matches its name or purl";
+                    var where = context.Options.BaseFingerprintsDirectory is null ? "no --base-fingerprints given" : $"nothing in '{context.Options.BaseFingerprintsDirectory}' matches its name or purl";
                     context.Add(check, GatePolicySeverity(policy.OnInsufficientEvidence), Diagnostics.Diagnostics.GateLineageUnchecked, pointer,
                         $"cannot check that '{model.Id}' derives from '{baseName}': {where}", model.Id);
                     context.Lineage.Add(new LineageResult(model.Id, baseName, "insufficient-evidence", null, where));
                     continue;
                 }
 
-                var outcome = ExternalApis.CompareWithBase(modelDirectory, fingerprint);
-                context.Lineage.Add(new LineageResult(model.Id, baseName, outcome.Verdict, outcome.Score, outcome.Reason));
-                var score = outcome.Score is { } s ? s.ToString("0.###", CultureInfo.InvariantCulture) : "n/a";
-                switch (outcome.Verdict)
+                var baseFingerprint = candidates.FirstOrDefault(c => c.Path == fingerprintPath).Fingerprint;
+                if (baseFingerprint is null)
                 {
-                    case "derived" when policy.MinimumDerivedScore is { } minimum && (outcome.Score ?? 0) < minimum:
-                        context.Add(check, GatePolicySeverity(policy.OnIndependent), Diagnostics.Diagnostics.GateLineageNotDerived, pointer,
-                            $"'{model.Id}' resembles its declared base '{baseName}' only weakly (score {score} < policy minimum {minimum:0.###}): {outcome.Reason}", model.Id);
-                        break;
-                    case "derived":
-                        break;
-                    case "identical-weights":
-                        context.Add(check, GatePolicySeverity(policy.OnIdentical), Diagnostics.Diagnostics.GateLineageIdentical, pointer,
-                            $"the weights of '{model.Id}' are identical to its declared base '{baseName}': a re-upload, not a fine-tune ({outcome.Reason})", model.Id);
-                        break;
-                    case "independent":
-                        context.Add(check, GatePolicySeverity(policy.OnIndependent), Diagnostics.Diagnostics.GateLineageNotDerived, pointer,
-                            $"the weights of '{model.Id}' do not derive from its declared base '{baseName}' (score {score}): {outcome.Reason}", model.Id);
-                        break;
-                    default:
-                        context.Add(check, GatePolicySeverity(policy.OnInsufficientEvidence), Diagnostics.Diagnostics.GateLineageUnchecked, pointer,
-                            $"lineage of '{model.Id}' from '{baseName}' is inconclusive (score {score}): {outcome.Reason}", model.Id);
-                        break;
+                    context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateLineageUnchecked, pointer,
+                        $"the fingerprint '{fingerprintPath}' of declared base '{baseName}' cannot be read", model.Id);
+                    continue;
                 }
+
+                declaredNames.Add(baseFingerprint.Name);
+                var outcome = ExternalApis.Compare(modelFingerprint, baseFingerprint);
+                context.Lineage.Add(new LineageResult(model.Id, baseName, outcome.Verdict, outcome.Score, outcome.Reason));
+                if (outcome.Verdict is "derived" or "identical-weights")
+                    declaredScore = Math.Max(declaredScore ?? 0, outcome.Score ?? 0);
+                Judge(context, policy, model, baseName, pointer, outcome);
             }
 
-            if (policy.OnCloserBase != Policy.PolicyAction.Off && ExternalApis.ClosestCatalogueModel(modelDirectory) is { } closest &&
-                !ancestors.Any(a => SameModel(a.Node, closest.Name)))
+            // A closer base: another candidate's weights match better than every declared base's.
+            if (policy.OnCloserBase != Policy.PolicyAction.Off && candidates.Count > 0)
             {
-                context.Add(check, GatePolicySeverity(policy.OnCloserBase), Diagnostics.Diagnostics.GateLineageCloserBase, model.JsonPath + "/pedigree",
-                    $"'{model.Id}' is closest to '{closest.Name}' (score {closest.Score:0.###}) in the reference catalogue, which it does not declare as a base", model.Id);
+                var best = ExternalApis.WeightMatches(modelFingerprint, candidates.Where(c => c.Fingerprint is not null).Select(c => c.Fingerprint!).ToList())
+                    .FirstOrDefault(m => !declaredNames.Contains(m.Name, StringComparer.Ordinal));
+                if (best.Name is not null && best.Score > (declaredScore ?? 0))
+                    context.Add(check, GatePolicySeverity(policy.OnCloserBase), Diagnostics.Diagnostics.GateLineageCloserBase, model.JsonPath + "/pedigree",
+                        $"the weights of '{model.Id}' match '{best.Name}' (score {best.Score:0.###}) better than any declared base ({(declaredScore is { } d ? d.ToString("0.###", CultureInfo.InvariantCulture) : "none derived")}); '{best.Name}' is not declared",
+                        model.Id);
             }
         }
 
-        context.Note(check, string.Join("; ", context.Lineage.Select(l => $"{l.Model} derives from {l.DeclaredBase} ({l.Verdict})")));
+        context.Note(check, string.Join("; ", context.Lineage.Select(l => $"{l.Model} derives from {l.DeclaredBase} ({l.Verdict}{(l.Score is { } s ? ", " + s.ToString("0.###", CultureInfo.InvariantCulture) : "")})")));
+    }
+
+    private static void Judge(GateContext context, Policy.LineagePolicy policy, BomComponent model, string baseName, string pointer, ExternalApis.LineageOutcome outcome)
+    {
+        var check = CheckIds.Lineage;
+        var score = outcome.Score is { } s ? s.ToString("0.###", CultureInfo.InvariantCulture) : "n/a";
+        switch (outcome.Verdict)
+        {
+            case "derived" when policy.MinimumDerivedScore is { } minimum && (outcome.Score ?? 0) < minimum:
+                context.Add(check, GatePolicySeverity(policy.OnIndependent), Diagnostics.Diagnostics.GateLineageNotDerived, pointer,
+                    $"'{model.Id}' resembles its declared base '{baseName}' only weakly (score {score} < policy minimum {minimum:0.###}): {outcome.Reason}", model.Id);
+                break;
+            case "derived":
+                break;
+            case "identical-weights":
+                context.Add(check, GatePolicySeverity(policy.OnIdentical), Diagnostics.Diagnostics.GateLineageIdentical, pointer,
+                    $"the weights of '{model.Id}' are identical to its declared base '{baseName}': a re-upload, not a fine-tune ({outcome.Reason})", model.Id);
+                break;
+            case "independent":
+                context.Add(check, GatePolicySeverity(policy.OnIndependent), Diagnostics.Diagnostics.GateLineageNotDerived, pointer,
+                    $"the weights of '{model.Id}' do not derive from its declared base '{baseName}' (score {score}): {outcome.Reason}", model.Id);
+                break;
+            default:
+                context.Add(check, GatePolicySeverity(policy.OnInsufficientEvidence), Diagnostics.Diagnostics.GateLineageUnchecked, pointer,
+                    $"lineage of '{model.Id}' from '{baseName}' is inconclusive (score {score}): {outcome.Reason}", model.Id);
+                break;
+        }
+    }
+
+    /// <summary>Every fingerprint file or model directory in --base-fingerprints, fingerprinted once (null when unreadable).</summary>
+    private static List<(string Path, ModelFingerprint? Fingerprint)> LoadCandidates(GateContext context)
+    {
+        var directory = context.Options.BaseFingerprintsDirectory;
+        if (directory is null)
+            return [];
+        var entries = File.Exists(directory) ? [directory] : Directory.EnumerateFileSystemEntries(directory).Order(StringComparer.Ordinal).ToList();
+        var result = new List<(string, ModelFingerprint?)>();
+        foreach (var entry in entries)
+        {
+            if (File.Exists(entry) && !entry.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+                continue;
+            try
+            {
+                result.Add((entry, ExternalApis.Fingerprint(entry)));
+            }
+            catch (ProvenanceException)
+            {
+                result.Add((entry, null));
+            }
+        }
+
+        return result;
     }
 
     private static DiagnosticSeverity? GatePolicySeverity(Policy.PolicyAction action) => Policy.GatePolicy.SeverityOf(action);
@@ -142,10 +198,6 @@ internal static class LineageCheck
 
         return fileName;
     }
-
-    private static bool SameModel(JsonObject ancestor, string catalogueName) =>
-        Keys(ancestor).Any(k => string.Equals(k, catalogueName, StringComparison.OrdinalIgnoreCase) ||
-                                string.Equals(k, catalogueName[(catalogueName.LastIndexOf('/') + 1)..], StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Edges for the report graph: base -> model, dataset -> model.</summary>
     private static void AddGraph(GateContext context, List<BomComponent> models)

@@ -1,4 +1,3 @@
-using System.Text;
 using ProvenanceGate.Diagnostics;
 
 namespace ProvenanceGate.Verification.Checks;
@@ -16,18 +15,11 @@ internal static class SchemaCheck
             return;
         }
 
-        var diagnostics = ExternalApis.ValidateBom(Encoding.UTF8.GetString(bom.Bytes), bom.Path);
-        if (diagnostics is null)
-        {
-            context.Skip(CheckIds.Schema, "schema validator not available in this build");
-            return;
-        }
-
+        var diagnostics = ExternalApis.ValidateBom(bom.Bytes, bom.Path);
         foreach (var diagnostic in diagnostics)
         {
             // Re-coded so the gate's own code says which check failed; the validator's code stays in the message.
-            var severity = diagnostic.Severity == DiagnosticSeverity.Info ? DiagnosticSeverity.Info : diagnostic.Severity;
-            context.Add(CheckIds.Schema, new Diagnostic(Diagnostics.Diagnostics.GateSchemaInvalid, severity,
+            context.Add(CheckIds.Schema, new Diagnostic(Diagnostics.Diagnostics.GateSchemaInvalid, diagnostic.Severity,
                 $"{diagnostic.Code}: {diagnostic.Message}", diagnostic.File ?? bom.Path, diagnostic.Line, diagnostic.Column));
         }
 

@@ -29,12 +29,6 @@ internal static class SignatureCheck
             return;
         }
 
-        if (!ExternalApis.SigningAvailable)
-        {
-            context.Skip(check, "signature verification not available in this build");
-            return;
-        }
-
         if (options.BundlePath is { } bundle && ExternalApis.IsAttestationBundle(bundle))
         {
             VerifyAttestation(context, bundle);
@@ -56,32 +50,38 @@ internal static class SignatureCheck
     private static void VerifyAttestation(GateContext context, string bundle)
     {
         var check = CheckIds.Signature;
-        var outcome = ExternalApis.VerifyAttestation(bundle, context.Options.TrustedKeyReferences, [context.Bom.Path]);
+        var outcome = ExternalApis.VerifyAttestation(bundle, context.Options.TrustedKeyReferences);
         if (!outcome.Verified)
         {
-            var detail = string.Join("; ", outcome.Diagnostics.Select(d => $"{d.Code} {d.Message}"));
+            var detail = string.Join("; ", outcome.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => $"{d.Code} {d.Message}"));
             context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateSignatureInvalid, "",
-                $"attestation '{bundle}' does not verify with a trusted key: {detail}");
+                $"attestation '{bundle}' does not verify with a trusted key ({string.Join(", ", context.Options.TrustedKeyReferences)}): {detail}");
             return;
         }
 
-        // Every file the BOM lists must be a subject with the same digest, and every subject must be the BOM or a listed file.
-        var listed = DigestCheck.ListedFiles(context.Bom).ToDictionary(f => f.Path, f => f, StringComparer.Ordinal);
-        var bomName = Path.GetFileName(context.Bom.Path);
-        var subjects = outcome.Subjects.ToDictionary(s => s.Name.Replace('\\', '/'), s => s.Sha256, StringComparer.Ordinal);
-        foreach (var file in listed.Values)
+        // The attested predicate is the BOM that was signed: the BOM given must be that BOM, not an edited copy.
+        if (outcome.Predicate is null || !System.Text.Json.Nodes.JsonNode.DeepEquals(outcome.Predicate, context.Bom.Root))
+            context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateSignatureInvalid, "",
+                $"'{context.Bom.Path}' differs from the BOM attested in '{bundle}': it was changed after signing");
+
+        // Subjects are basename + SHA-256. Each must be a file the BOM lists with that digest, and every listed weight file a subject.
+        var listed = DigestCheck.ListedFiles(context.Bom).ToList();
+        var subjects = outcome.Subjects;
+        foreach (var (name, digest) in subjects)
         {
-            if (!subjects.TryGetValue(file.Path, out var digest))
-                context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateAttestationSubjectMismatch, file.JsonPath,
-                    $"'{file.Path}' is listed in the BOM but is not a subject of attestation '{bundle}'", file.Component.Id);
-            else if (file.Sha256 is { } expected && !string.Equals(digest, expected, StringComparison.OrdinalIgnoreCase))
-                context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateAttestationSubjectMismatch, file.JsonPath,
-                    $"attestation '{bundle}' records sha256 {digest} for '{file.Path}', the BOM {expected}", file.Component.Id);
+            var match = listed.Any(f => Path.GetFileName(f.Path) == name && string.Equals(f.Sha256, digest, StringComparison.OrdinalIgnoreCase));
+            if (!match)
+                context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateAttestationSubjectMismatch, "/components",
+                    $"attestation '{bundle}' names subject '{name}' (sha256 {digest}), which is not a file the BOM lists with that digest");
         }
 
-        foreach (var subject in subjects.Keys.Where(s => !listed.ContainsKey(s) && s != bomName))
-            context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateAttestationSubjectMismatch, "",
-                $"attestation '{bundle}' names subject '{subject}', which the BOM does not list");
-        context.Note(check, $"attestation verified, {subjects.Count} subject(s) match the BOM");
+        foreach (var file in listed.Where(f => DigestCheck.WeightExtensions.Contains(Path.GetExtension(f.Path))))
+        {
+            if (!subjects.Any(s => s.Name == Path.GetFileName(file.Path) && string.Equals(s.Sha256, file.Sha256, StringComparison.OrdinalIgnoreCase)))
+                context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateAttestationSubjectMismatch, file.JsonPath,
+                    $"weight file '{file.Path}' is listed in the BOM but is not a subject of attestation '{bundle}' with the same digest", file.Component.Id);
+        }
+
+        context.Note(check, $"attestation verified; its {subjects.Count} subject(s) match the BOM's files");
     }
 }
