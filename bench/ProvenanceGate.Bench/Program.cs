@@ -7,6 +7,7 @@ var selected = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).To
 IBenchScenario[] scenarios =
 [
     // BOM
+    new BomHashingScenario(),
 
     // fingerprinting
 
