@@ -35,12 +35,35 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor HashMalformed = new("PG1016", "Hash does not fit its algorithm", ExitCodes.GateFailed);
 
     // ---- PG2xxx: keys, signatures and attestations ----------------------------------------------
-    // (issue 3 adds its codes here)
+    public static readonly DiagnosticDescriptor PrivateKeyInvalid = new("PG2001", "Malformed or unsupported private key", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor PrivateKeyDecryptionFailed = new("PG2002", "Private key decryption failed", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor PasswordUnavailable = new("PG2003", "Password could not be read", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor PublicKeyInvalid = new("PG2004", "Malformed or unsupported public key", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor SignatureMalformed = new("PG2005", "Malformed signature", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor BundleMalformed = new("PG2006", "Malformed bundle or DSSE envelope", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor BundleMediaTypeUnsupported = new("PG2007", "Unsupported bundle media type", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor SignatureInvalid = new("PG2008", "Signature verification failed", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor MessageDigestMismatch = new("PG2009", "Bundle message digest does not match the artifact", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor SubjectMismatch = new("PG2010", "Attestation subject does not match the artifact", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor PredicateTypeMismatch = new("PG2011", "Unexpected attestation predicate type", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor PayloadTypeMismatch = new("PG2012", "Unexpected DSSE payload type", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor SignatureCountInvalid = new("PG2013", "DSSE envelope must carry exactly one signature", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor StatementInvalid = new("PG2014", "Malformed in-toto statement", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor TransparencyLogNotVerified = new("PG2015", "Transparency log entries and timestamps were not verified", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor KeyHintMismatch = new("PG2016", "Bundle key hint does not match the verifying key", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor PredicateInvalid = new("PG2017", "Malformed attestation predicate", ExitCodes.InputError);
 
     // ---- PG3xxx: fingerprinting and model formats -----------------------------------------------
     public static readonly DiagnosticDescriptor SafetensorsMalformed = new("PG3001", "Malformed safetensors file", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor SafetensorsIndexMalformed = new("PG3002", "Malformed safetensors index", ExitCodes.InputError);
-    // (issue 4 adds its codes here)
+    public static readonly DiagnosticDescriptor TokenizerMalformed = new("PG3003", "Malformed tokenizer", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor ModelConfigMalformed = new("PG3004", "Malformed config.json", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor FingerprintMalformed = new("PG3005", "Malformed fingerprint file", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor FingerprintSchemaUnsupported = new("PG3006", "Unsupported fingerprint schema version", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor ModelNotFound = new("PG3007", "No model found", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor ModelsDiffer = new("PG3008", "Models differ: weights are independent", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor LineageNotEstablished = new("PG3009", "Lineage not established: insufficient weight evidence", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor CatalogueMalformed = new("PG3010", "Malformed reference catalogue", ExitCodes.InputError);
 
     // ---- PG4xxx: the verify gate ----------------------------------------------------------------
     // (issue 5 adds its codes here)

@@ -25,8 +25,16 @@ internal static class ProvenanceCli
         ValidateCommand.Create(),
 
         // signing
+        KeygenCommand.Create(),
+        SignCommand.Create(),
+        AttestCommand.Create(),
+        VerifySignatureCommand.Create(),
+        VerifyAttestationCommand.Create(),
 
         // fingerprinting
+        FingerprintCommand.Create(),
+        CompareCommand.Create(),
+        ScanCommand.Create(),
 
         // verify gate
 
