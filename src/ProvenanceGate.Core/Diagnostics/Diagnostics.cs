@@ -19,7 +19,20 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor InvalidTimestamp = new("PG0008", "Invalid timestamp or SOURCE_DATE_EPOCH", ExitCodes.InputError);
 
     // ---- PG1xxx: CycloneDX ML-BOM generation and validation -------------------------------------
-    // (issue 2 adds its codes here)
+    public static readonly DiagnosticDescriptor ModelFileMalformed = new("PG1001", "Malformed model metadata file", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor ModelCardMalformed = new("PG1002", "Malformed model card front matter", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor DeclarationInvalid = new("PG1003", "Invalid provenance declaration", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor DeclarationUnknownKey = new("PG1004", "Unknown key in provenance declaration", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor NoModelFiles = new("PG1005", "No model files found", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor UnsupportedSpecVersion = new("PG1006", "Unsupported CycloneDX spec version", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor DeclarationConflict = new("PG1007", "Declaration disagrees with the model files", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor BomNotJson = new("PG1010", "BOM is not valid JSON", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor BomSchemaViolation = new("PG1011", "BOM violates the CycloneDX schema", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor BomRefDuplicate = new("PG1012", "Duplicate bom-ref", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor BomRefDangling = new("PG1013", "Reference to an unknown bom-ref", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor LicenseExpressionInvalid = new("PG1014", "Invalid SPDX licence expression", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor ModelCardMisplaced = new("PG1015", "modelCard or data on the wrong component type", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor HashMalformed = new("PG1016", "Hash does not fit its algorithm", ExitCodes.GateFailed);
 
     // ---- PG2xxx: keys, signatures and attestations ----------------------------------------------
     public static readonly DiagnosticDescriptor PrivateKeyInvalid = new("PG2001", "Malformed or unsupported private key", ExitCodes.InputError);
@@ -43,7 +56,14 @@ public static class Diagnostics
     // ---- PG3xxx: fingerprinting and model formats -----------------------------------------------
     public static readonly DiagnosticDescriptor SafetensorsMalformed = new("PG3001", "Malformed safetensors file", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor SafetensorsIndexMalformed = new("PG3002", "Malformed safetensors index", ExitCodes.InputError);
-    // (issue 4 adds its codes here)
+    public static readonly DiagnosticDescriptor TokenizerMalformed = new("PG3003", "Malformed tokenizer", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor ModelConfigMalformed = new("PG3004", "Malformed config.json", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor FingerprintMalformed = new("PG3005", "Malformed fingerprint file", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor FingerprintSchemaUnsupported = new("PG3006", "Unsupported fingerprint schema version", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor ModelNotFound = new("PG3007", "No model found", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor ModelsDiffer = new("PG3008", "Models differ: weights are independent", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor LineageNotEstablished = new("PG3009", "Lineage not established: insufficient weight evidence", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor CatalogueMalformed = new("PG3010", "Malformed reference catalogue", ExitCodes.InputError);
 
     // ---- PG4xxx: the verify gate ----------------------------------------------------------------
     // (issue 5 adds its codes here)

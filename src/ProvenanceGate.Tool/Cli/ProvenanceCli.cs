@@ -21,6 +21,8 @@ internal static class ProvenanceCli
         CodesCommand.Create(),
 
         // BOM
+        BomCommand.Create(),
+        ValidateCommand.Create(),
 
         // signing
         KeygenCommand.Create(),
@@ -30,6 +32,9 @@ internal static class ProvenanceCli
         VerifyAttestationCommand.Create(),
 
         // fingerprinting
+        FingerprintCommand.Create(),
+        CompareCommand.Create(),
+        ScanCommand.Create(),
 
         // verify gate
 
