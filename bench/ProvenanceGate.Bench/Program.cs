@@ -9,6 +9,10 @@ IBenchScenario[] scenarios =
     // BOM
 
     // fingerprinting
+    new FingerprintThroughputScenario(),
+    new FingerprintCompareScenario(),
+    new FingerprintScanScenario(),
+    new FingerprintMemoryScenario(),
 
     // verify gate
 

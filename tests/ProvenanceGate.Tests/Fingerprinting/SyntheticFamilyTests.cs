@@ -26,6 +26,10 @@ public sealed class SyntheticFamilyTests
         Write("fine-tuned", Spec, fineTuned);
         Write("grandchild", Spec, grandchild);
         Write("fp16", Spec, base_, SafetensorsDType.F16);
+        // The fp16 values re-saved losslessly as F32: a dtype-container change only.
+        var fp16Values = base_.Select(t => t with { Values = t.Values.Select(v => (float)(Half)v).ToArray() }).ToList();
+        Write("fp16-as-f32", Spec, fp16Values);
+        Write("fp16-sharded", Spec, SyntheticDerivatives.RenameToGguf(fp16Values), SafetensorsDType.F16, shards: 2);
         Write("bf16", Spec, fineTuned, SafetensorsDType.BF16);
         Write("int8", Spec, SyntheticDerivatives.Int8RoundTrip(base_));
         Write("lora-merged", Spec, SyntheticDerivatives.MergeLora(base_, seed: 3, rank: 4, relativeScale: 0.5));
@@ -77,6 +81,14 @@ public sealed class SyntheticFamilyTests
             Assert.That(result.Score, Is.GreaterThanOrEqualTo(LineageComparer.DerivedThreshold + Margin), result.Reason);
         if (expected == LineageVerdict.Independent)
             Assert.That(result.Score, Is.LessThanOrEqualTo(LineageComparer.DerivedThreshold - Margin), result.Reason);
+    }
+
+    [Test]
+    public void Lossless_dtype_container_change_and_resharding_are_identical_weights()
+    {
+        var result = LineageComparer.Compare(Fingerprints["fp16-as-f32"], Fingerprints["fp16-sharded"]);
+        Assert.That(result.Verdict, Is.EqualTo(LineageVerdict.IdenticalWeights), result.Reason);
+        Assert.That(LineageComparer.Compare(Fingerprints["fp16"], Fingerprints["fp16-as-f32"]).Verdict, Is.EqualTo(LineageVerdict.IdenticalWeights));
     }
 
     [Test]
