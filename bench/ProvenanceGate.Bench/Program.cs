@@ -10,6 +10,10 @@ IBenchScenario[] scenarios =
     new BomHashingScenario(),
 
     // fingerprinting
+    new FingerprintThroughputScenario(),
+    new FingerprintCompareScenario(),
+    new FingerprintScanScenario(),
+    new FingerprintMemoryScenario(),
 
     // verify gate
 
