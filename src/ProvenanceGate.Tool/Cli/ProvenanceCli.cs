@@ -37,6 +37,9 @@ internal static class ProvenanceCli
         ScanCommand.Create(),
 
         // verify gate
+        VerifyCommand.Create(),
+        DiffCommand.Create(),
+        ReportCommand.Create(),
 
         // CI
     ];
