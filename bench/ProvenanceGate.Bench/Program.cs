@@ -13,6 +13,7 @@ IBenchScenario[] scenarios =
     // verify gate
 
     // MSBuild
+    new MSBuildIncrementalScenario(),
 ];
 
 var report = new BenchReport();

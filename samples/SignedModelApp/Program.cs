@@ -26,5 +26,5 @@ var tensors = json.RootElement.EnumerateObject().Where(p => p.Name != "__metadat
 var parameters = tensors.Sum(t => t.Value.GetProperty("shape").EnumerateArray().Aggregate(1L, (a, d) => a * d.GetInt64()));
 Console.WriteLine($"tensors: {tensors.Count}, parameters: {parameters:N0}");
 
-var bom = Path.Combine(AppContext.BaseDirectory, "SignedModelApp.cdx.json");
+var bom = Path.Combine(AppContext.BaseDirectory, AppDomain.CurrentDomain.FriendlyName + ".cdx.json");
 Console.WriteLine(File.Exists(bom) ? $"ML-BOM: {bom}" : "ML-BOM: missing");
