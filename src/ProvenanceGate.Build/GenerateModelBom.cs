@@ -49,7 +49,9 @@ public sealed class GenerateModelBom : Microsoft.Build.Utilities.Task
         var models = ModelItem.FromItems(Models, ProjectDirectory);
         var packages = NuGetAssetsReader.Read(ProjectAssetsFile, TargetFramework);
         Log.LogMessage(MessageImportance.Low, $"ProvenanceGate: {packages.Packages.Count} NuGet packages for '{packages.TargetFramework}', {models.Count} models");
-        var json = BomComposer.Compose(ProjectName, ProjectVersion, packages, models, SpecVersion);
+        var (json, warnings) = BomComposer.Compose(ProjectName, ProjectVersion, packages, models, SpecVersion);
+        foreach (var warning in warnings)
+            TaskDiagnostics.Log(Log, warning);
         BomChanged = IO.AtomicFile.WriteAllTextIfChanged(BomPath, json);
         Log.LogMessage(MessageImportance.Normal, BomChanged ? $"ProvenanceGate: wrote {BomPath}" : $"ProvenanceGate: {BomPath} is unchanged");
     });
