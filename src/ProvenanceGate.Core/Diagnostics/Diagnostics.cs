@@ -75,6 +75,7 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor ModelItemInvalid = new("PG5004", "Invalid ProvenanceModel item", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor PropertyInvalid = new("PG5005", "Invalid ProvenanceGate property", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor UnsupportedMSBuild = new("PG5006", "Unsupported MSBuild host", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor SeveralModelsNotFingerprinted = new("PG5007", "Several models: digests and lineage not checked in the build", ExitCodes.GateFailed);
 
     // ---- PG6xxx: CI integrations ----------------------------------------------------------------
     // (issue 7 adds its codes here)
