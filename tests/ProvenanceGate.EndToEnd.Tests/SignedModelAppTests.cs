@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.IO.Compression;
-using System.Text.Json.Nodes;
+using ProvenanceGate.Bom;
+using ProvenanceGate.Diagnostics;
 
 namespace ProvenanceGate.EndToEnd.Tests;
 
@@ -29,6 +30,25 @@ public sealed class SignedModelAppTests
     {
         var metadata = Path.Combine(PackagesFixture.Packages, "provenancegate.build", PackagesFixture.PackageVersion, ".nupkg.metadata");
         Assert.That(Sample.ReadJson(metadata)["source"]!.GetValue<string>(), Is.EqualTo(PackagesFixture.Feed));
+    }
+
+    [Test, Order(3)]
+    public void Bom_is_a_valid_cyclonedx_document()
+    {
+        Assume.That(_firstBuild.ExitCode, Is.Zero, _firstBuild.ToString());
+        var path = Path.Combine(App.OutputDirectory, App.BomFileName);
+
+        var diagnostics = BomValidator.Validate(File.ReadAllText(path), path);
+
+        Assert.That(diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error), Is.Empty);
+        var bom = Sample.ReadJson(path);
+        Assert.That((string?)bom["metadata"]!["component"]!["name"], Is.EqualTo("SignedModelApp"));
+        var model = Sample.Objects(bom).Single(o => (string?)o["type"] == "machine-learning-model");
+        var dependencies = bom["dependencies"]!.AsArray();
+        var appEdges = dependencies.Single(d => (string?)d!["ref"] == (string?)bom["metadata"]!["component"]!["bom-ref"])!["dependsOn"]!.AsArray().Select(n => (string?)n).ToList();
+        Assert.That(appEdges, Does.Contain((string?)model["bom-ref"]), "app -> model");
+        var modelEdges = dependencies.Single(d => (string?)d!["ref"] == (string?)model["bom-ref"])!["dependsOn"]!.AsArray().Select(n => (string?)n).ToList();
+        Assert.That(modelEdges, Has.Some.Contains("dev-base"), "model -> base model");
     }
 
     [Test, Order(3)]

@@ -26,7 +26,7 @@ public sealed partial class TamperedModelAppTests
         Assert.That(LineageError().IsMatch(second.Output), second.ToString());
     }
 
-    /// <summary>The canonical MSBuild line: the BOM (or model) file, the PG code of the lineage check, its message.</summary>
-    [GeneratedRegex(@"error PG4[0-9]{3}: ", RegexOptions.Multiline)]
+    /// <summary>The canonical MSBuild line of the lineage check: "file(line,col): error PG4070: the weights of ... do not derive from ...".</summary>
+    [GeneratedRegex(@"\.cdx\.json\([0-9]+,[0-9]+\): error PG4070: ", RegexOptions.Multiline)]
     private static partial Regex LineageError();
 }
