@@ -18,6 +18,7 @@ IBenchScenario[] scenarios =
     // verify gate
 
     // MSBuild
+    new MSBuildIncrementalScenario(),
 ];
 
 var report = new BenchReport();
