@@ -2,6 +2,7 @@
 // step outputs, the job summary and the annotations. It fails (exit 2) only for its own bad inputs; the gate
 // result is applied by the action's last step, so the PR comment step can still run on a failed gate.
 import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -76,11 +77,16 @@ export function main(env = process.env, out = process.stdout) {
   out.write(`[command] ${inputs.tool} ${args.join(" ")}\n`);
   // The CLI would annotate its own stderr lines too; this script annotates from the report, so once is enough.
   const run = spawnSync(inputs.tool, args, {
-    stdio: ["ignore", "inherit", "pipe"],
+    stdio: ["ignore", "pipe", "pipe"],
     env: { ...env, PROVENANCEGATE_ANNOTATIONS: "false" },
     encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
   });
-  if (run.stderr) process.stderr.write(run.stderr);
+  // The tool's output quotes BOM text from the pull request; inside stop-commands no line of it can act as a
+  // workflow command (a fake annotation, add-mask, ...).
+  const token = `provenancegate-${randomUUID()}`;
+  out.write(`::stop-commands::${token}\n${run.stdout ?? ""}${run.stderr ?? ""}`);
+  out.write(`${run.stdout || run.stderr ? "\n" : ""}::${token}::\n`);
   const exitCode = run.status ?? 2;
   if (run.error) out.write(wrapperError("PG6002", `could not start ${inputs.tool}: ${run.error.message}`));
 

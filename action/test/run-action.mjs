@@ -40,7 +40,18 @@ export function parseOutputFile(text) {
 /** Workflow-command annotations in a step's log. */
 export function parseAnnotations(log) {
   const annotations = [];
+  let stopToken = null;
   for (const line of log.split(/\r?\n/)) {
+    // ::stop-commands::TOKEN turns command processing off until a line ::TOKEN::, as on the runner.
+    if (stopToken) {
+      if (line === `::${stopToken}::`) stopToken = null;
+      continue;
+    }
+    const stop = /^::stop-commands::(.+)$/.exec(line);
+    if (stop) {
+      stopToken = stop[1];
+      continue;
+    }
     const m = /^::(error|warning|notice)(?: ([^:]*))?::(.*)$/.exec(line);
     if (!m) continue;
     const properties = {};

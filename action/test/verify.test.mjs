@@ -79,6 +79,17 @@ test("a passing gate: outputs, summary, warning annotation, CLI annotations swit
   assert.deepEqual(result.annotations.map((a) => [a.type, a.properties.file, a.properties.line]), [["warning", "models/tiny.cdx.json", "41"]]);
 });
 
+test("the tool's output is shown inside stop-commands, so text it echoes cannot issue commands", () => {
+  const result = runVerify();
+  const lines = result.log.split("\n");
+  const start = lines.findIndex((l) => l.startsWith("::stop-commands::provenancegate-"));
+  const token = lines[start].slice("::stop-commands::".length);
+  const end = lines.indexOf(`::${token}::`);
+  const injected = lines.indexOf("::error::injected from the BOM");
+  assert.ok(start >= 0 && start < injected && injected < end, result.log);
+  assert.ok(!result.annotations.some((a) => a.message.includes("injected")));
+});
+
 test("a failing gate still exits 0 (the gate step fails the job) and reports result=fail", () => {
   const result = runVerify({ exit: 1, report: "fail.report.json" });
   assert.equal(result.exitCode, 0);

@@ -29,7 +29,7 @@ function logIssues(diagnostics, bomPath) {
   const suppressed = { error: 0, warning: 0 };
   for (const d of diagnostics) {
     if (!(d.severity in counts)) {
-      console.log(`${d.code}: ${d.message}`);
+      tl.writeExternalOutput(`${d.code}: ${d.message}\n`, { source: "repository" });
       continue;
     }
     if (counts[d.severity] >= ISSUE_LIMIT) {
@@ -130,7 +130,12 @@ async function run() {
   let stderr = "";
   verify.on("stderr", (data) => { stderr += data.toString(); });
   // The CLI would log its own ##vso issues too; this task reports from the JSON report, so once is enough.
-  const exitCode = await verify.execAsync({ ignoreReturnCode: true, env: { ...process.env, PROVENANCEGATE_ANNOTATIONS: "false" } });
+  // Its output quotes BOM text from the repository: externalOutput neutralizes any "##vso[" marker in it.
+  const exitCode = await verify.execAsync({
+    ignoreReturnCode: true,
+    env: { ...process.env, PROVENANCEGATE_ANNOTATIONS: "false" },
+    externalOutput: { source: "childProcess" },
+  });
 
   let report = null;
   if (exitCode === 0 || exitCode === 1) {

@@ -42,7 +42,8 @@ tmr.setAnswers({
   rmRF: { [work]: { success: true } },
   exec: {
     [install]: { code: 0, stdout: "Tool 'provenancegate.tool' (version '0.1.0') was successfully installed." },
-    [verify]: { code: scenario.verifyExit, stdout: scenario.verifyExit === 0 ? "PASS" : "", stderr: scenario.verifyStderr || "" },
+    // BOM text the tool echoes must not reach the agent as a command.
+    [verify]: { code: scenario.verifyExit, stdout: scenario.verifyExit === 0 ? "PASS ##vso[task.setvariable variable=result]pwned" : "", stderr: scenario.verifyStderr || "" },
   },
 });
 tmr.run();

@@ -47,6 +47,8 @@ test("a passing gate: one install, one verify, warning issue, summary, JUnit res
   assert.ok(runner.stdOutContained("##vso[task.setvariable variable=result;isOutput=true;issecret=false;]pass"));
   assert.ok(runner.stdOutContained("##vso[task.setvariable variable=warnings;isOutput=true;issecret=false;]1"));
   assert.ok(runner.stdOutContained("##vso[task.complete result=SucceededWithIssues;]ProvenanceGate: PASS with 1 warning(s)"));
+  assert.ok(runner.stdOutContained("PASS ##_vso[task.setvariable variable=result]pwned"), "the tool's output is neutralized");
+  assert.ok(!runner.stdOutContained("PASS ##vso["));
 });
 
 test("a failed gate fails the task with at most 10 error issues and the rest counted", async () => {

@@ -75,6 +75,20 @@ internal sealed class CiAnnotations
         return Platform == CiPlatform.GitHubActions ? FormatGitHub(diagnostic, RelativeFile(diagnostic.File)) : FormatAzure(diagnostic, RelativeFile(diagnostic.File));
     }
 
+    /// <summary>
+    /// A log line that cannot act as a runner command: diagnostic messages may quote BOM text, and a line break
+    /// or an Azure "##vso[" marker in it would otherwise let that text issue commands in the workflow.
+    /// </summary>
+    public string Neutralize(string line)
+    {
+        if (Platform == CiPlatform.None)
+            return line;
+        var safe = line.Replace("\r", " ", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
+        if (Platform == CiPlatform.AzurePipelines)
+            return safe.Replace("##vso[", "##_vso[", StringComparison.OrdinalIgnoreCase);
+        return safe.StartsWith("::", StringComparison.Ordinal) ? " " + safe : safe;
+    }
+
     /// <summary>A plain (non-command) line saying how many annotations the limit held back, or null when none were.</summary>
     public string? SuppressedSummary()
     {

@@ -47,7 +47,7 @@ internal sealed class DiagnosticReporter(TextWriter error, CiAnnotations annotat
             ErrorCount++;
         else if (diagnostic.Severity == DiagnosticSeverity.Warning)
             WarningCount++;
-        error.WriteLine(diagnostic.ToString());
+        error.WriteLine(annotations.Neutralize(diagnostic.ToString()));
         if (annotations.Annotate(diagnostic) is { } annotation)
             error.WriteLine(annotation);
     }

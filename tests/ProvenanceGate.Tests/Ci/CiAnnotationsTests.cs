@@ -78,6 +78,16 @@ public sealed class CiAnnotationsTests
     }
 
     [Test]
+    public void Canonical_lines_cannot_smuggle_runner_commands_in_ci()
+    {
+        const string Line = "bom.json(1): error PG9999: name 'x\n::error::fake' or ##vso[task.setvariable variable=a]b";
+        Assert.That(new CiAnnotations(CiPlatform.GitHubActions).Neutralize(Line), Is.EqualTo("bom.json(1): error PG9999: name 'x ::error::fake' or ##vso[task.setvariable variable=a]b"));
+        Assert.That(new CiAnnotations(CiPlatform.AzurePipelines).Neutralize(Line), Is.EqualTo("bom.json(1): error PG9999: name 'x ::error::fake' or ##_vso[task.setvariable variable=a]b"));
+        Assert.That(new CiAnnotations(CiPlatform.GitHubActions).Neutralize("::odd.json: error PG1: m"), Is.EqualTo(" ::odd.json: error PG1: m"));
+        Assert.That(new CiAnnotations(CiPlatform.None).Neutralize(Line), Is.EqualTo(Line), "outside CI the line is left exactly as it is");
+    }
+
+    [Test]
     public void Azure_drops_info_because_it_has_no_notice_type()
     {
         var annotations = new CiAnnotations(CiPlatform.AzurePipelines);
