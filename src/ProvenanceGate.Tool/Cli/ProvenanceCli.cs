@@ -21,10 +21,20 @@ internal static class ProvenanceCli
         CodesCommand.Create(),
 
         // BOM
+        BomCommand.Create(),
+        ValidateCommand.Create(),
 
         // signing
+        KeygenCommand.Create(),
+        SignCommand.Create(),
+        AttestCommand.Create(),
+        VerifySignatureCommand.Create(),
+        VerifyAttestationCommand.Create(),
 
         // fingerprinting
+        FingerprintCommand.Create(),
+        CompareCommand.Create(),
+        ScanCommand.Create(),
 
         // verify gate
 

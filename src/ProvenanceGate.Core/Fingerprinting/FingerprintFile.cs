@@ -1,0 +1,251 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ProvenanceGate.IO;
+
+namespace ProvenanceGate.Fingerprinting;
+
+/// <summary>
+/// <c>&lt;name&gt;.fingerprint.json</c>: compact JSON (float vectors as base64 little-endian float16, hashes as
+/// base64 uint64), versioned by <see cref="ModelFingerprint.SchemaVersion"/>. Deterministic: same model, same bytes.
+/// </summary>
+public static class FingerprintFile
+{
+    public const string Extension = ".fingerprint.json";
+
+    public const long MaxBytes = 64L * 1024 * 1024;
+
+    internal static JsonSerializerOptions Options { get; } = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        MaxDepth = 16,
+        Converters = { new HalfArrayConverter(), new UInt64ArrayConverter() },
+    };
+
+    public static string Serialize(ModelFingerprint fingerprint) => JsonSerializer.Serialize(fingerprint, Options);
+
+    public static void Write(string path, ModelFingerprint fingerprint) => AtomicFile.WriteAllText(path, Serialize(fingerprint) + "\n");
+
+    public static ModelFingerprint Read(string path)
+    {
+        if (!File.Exists(path))
+            throw Diagnostics.Diagnostics.FileNotFound.Exception($"'{path}' does not exist", path);
+        var length = new FileInfo(path).Length;
+        if (length > MaxBytes)
+            throw Malformed(path, $"{length} bytes, above the {MaxBytes}-byte limit");
+        return Parse(File.ReadAllBytes(path), path);
+    }
+
+    public static ModelFingerprint Parse(byte[] utf8, string path)
+    {
+        int version;
+        try
+        {
+            using var document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 16 });
+            if (document.RootElement.ValueKind != JsonValueKind.Object
+                || !document.RootElement.TryGetProperty("schemaVersion", out var versionElement)
+                || !versionElement.TryGetInt32(out version))
+                throw Malformed(path, "no integer \"schemaVersion\"");
+        }
+        catch (JsonException ex)
+        {
+            throw Malformed(path, $"not valid JSON: {ex.Message}");
+        }
+
+        if (version != ModelFingerprint.CurrentSchemaVersion)
+            throw Diagnostics.Diagnostics.FingerprintSchemaUnsupported.Exception(
+                $"{path}: schema version {version}; this version reads {ModelFingerprint.CurrentSchemaVersion}", path);
+
+        ModelFingerprint? fingerprint;
+        try
+        {
+            fingerprint = JsonSerializer.Deserialize<ModelFingerprint>(utf8, Options);
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or NotSupportedException or ArgumentException)
+        {
+            throw Malformed(path, ex.Message);
+        }
+
+        if (fingerprint is null)
+            throw Malformed(path, "empty document");
+        Validate(fingerprint, path);
+        return fingerprint;
+    }
+
+    /// <summary>Every length the comparer relies on is checked here, so a hand-edited file cannot crash it.</summary>
+    private static void Validate(ModelFingerprint fingerprint, string path)
+    {
+        if (string.IsNullOrEmpty(fingerprint.Name) || fingerprint.Model is null)
+            throw Malformed(path, "missing name or model");
+        var weights = fingerprint.Weights;
+        if (fingerprint.Tokenizer is { } tokenizer && (tokenizer.Sketch is null || tokenizer.Kind is null || tokenizer.VocabularyDigest is null))
+            throw Malformed(path, "tokenizer summary is incomplete");
+        if (weights is null)
+            return;
+        if (weights.GramSubset is null || weights.VectorSubset is null || weights.TensorHashes is null || weights.Layers is null || weights.FinalNorm is null)
+            throw Malformed(path, "weights section is incomplete");
+        if (weights.ResidualWidth < 0 || weights.GramSubset.Any(i => i < 0 || i >= weights.ResidualWidth) || weights.VectorSubset.Any(i => i < 0 || i >= weights.ResidualWidth))
+            throw Malformed(path, "residual subsets out of range");
+        var k = weights.GramSubset.Length;
+        var triangle = k * (k - 1) / 2;
+        foreach (var layer in weights.Layers)
+        {
+            if (layer is null || layer.Key is null || layer.GramIn is null || layer.GramOut is null || layer.Norms is null || layer.RowNormSpectrum is null)
+                throw Malformed(path, "a layer entry is incomplete");
+            if ((layer.GramIn.Length != 0 && layer.GramIn.Length != triangle) || (layer.GramOut.Length != 0 && layer.GramOut.Length != triangle))
+                throw Malformed(path, $"layer {layer.Key}: Gram length does not match the subset size {k}");
+        }
+
+        foreach (var embedding in new[] { weights.Embedding, weights.LmHead })
+        {
+            if (embedding is null)
+                continue;
+            if (embedding.AnchorHashes is null || embedding.AnchorRows is null || embedding.AnchorCosines is null || embedding.NormHistogram is null)
+                throw Malformed(path, "embedding section is incomplete");
+            var g = embedding.GeometryAnchors;
+            if (embedding.AnchorRows.Length != embedding.AnchorHashes.Length * weights.VectorSubset.Length
+                || g < 0 || g > embedding.AnchorHashes.Length || embedding.AnchorCosines.Length != g * (g - 1) / 2)
+                throw Malformed(path, "embedding anchor arrays have inconsistent lengths");
+        }
+    }
+
+    private static Diagnostics.ProvenanceException Malformed(string path, string reason) =>
+        Diagnostics.Diagnostics.FingerprintMalformed.Exception($"{path}: {reason}", path);
+
+    private sealed class HalfArrayConverter : JsonConverter<float[]>
+    {
+        public override float[] Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            var bytes = Convert.FromBase64String(reader.GetString() ?? throw new JsonException("expected a base64 string"));
+            if (bytes.Length % 2 != 0)
+                throw new JsonException("float16 data has an odd byte count");
+            var values = new float[bytes.Length / 2];
+            for (var i = 0; i < values.Length; i++)
+                values[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes.AsSpan(i * 2));
+            return values;
+        }
+
+        public override void Write(Utf8JsonWriter writer, float[] value, JsonSerializerOptions options)
+        {
+            var bytes = new byte[value.Length * 2];
+            for (var i = 0; i < value.Length; i++)
+                BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(i * 2), (Half)value[i]);
+            writer.WriteBase64StringValue(bytes);
+        }
+    }
+
+    private sealed class UInt64ArrayConverter : JsonConverter<ulong[]>
+    {
+        public override ulong[] Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            var bytes = Convert.FromBase64String(reader.GetString() ?? throw new JsonException("expected a base64 string"));
+            if (bytes.Length % 8 != 0)
+                throw new JsonException("uint64 data is not a multiple of 8 bytes");
+            var values = new ulong[bytes.Length / 8];
+            for (var i = 0; i < values.Length; i++)
+                values[i] = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(i * 8));
+            return values;
+        }
+
+        public override void Write(Utf8JsonWriter writer, ulong[] value, JsonSerializerOptions options)
+        {
+            var bytes = new byte[value.Length * 8];
+            for (var i = 0; i < value.Length; i++)
+                BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(i * 8), value[i]);
+            writer.WriteBase64StringValue(bytes);
+        }
+    }
+}
+
+/// <summary>Loads a fingerprint from either a model directory (computed, cached when a cache is given) or a fingerprint file.</summary>
+public static class FingerprintLoader
+{
+    public static ModelFingerprint Load(string pathToDirOrFingerprintFile) => Load(pathToDirOrFingerprintFile, cache: null);
+
+    public static ModelFingerprint Load(string pathToDirOrFingerprintFile, FingerprintCache? cache)
+    {
+        if (Directory.Exists(pathToDirOrFingerprintFile))
+            return cache is null ? Fingerprinter.FromModelDirectory(pathToDirOrFingerprintFile) : cache.GetOrCompute(pathToDirOrFingerprintFile);
+        if (File.Exists(pathToDirOrFingerprintFile))
+            return FingerprintFile.Read(pathToDirOrFingerprintFile);
+        throw Diagnostics.Diagnostics.FileNotFound.Exception($"'{pathToDirOrFingerprintFile}' is neither a model directory nor a fingerprint file", pathToDirOrFingerprintFile);
+    }
+}
+
+/// <summary>
+/// Content-addressed fingerprint cache: the key is SHA-256 over the schema version and, for every model file,
+/// its name, size, modification time and (for weights) the header digest. Entries are written atomically and a
+/// corrupt or unreadable entry is ignored (recomputed), never trusted.
+/// </summary>
+public sealed class FingerprintCache(string directory)
+{
+    public string Directory { get; } = directory;
+
+    /// <summary><c>$PROVENANCEGATE_CACHE</c>, else <c>~/.cache/provenancegate</c>.</summary>
+    public static FingerprintCache Default
+    {
+        get
+        {
+            var configured = Environment.GetEnvironmentVariable("PROVENANCEGATE_CACHE");
+            var root = !string.IsNullOrEmpty(configured) ? configured
+                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "provenancegate");
+            return new FingerprintCache(Path.Combine(root, "fingerprints"));
+        }
+    }
+
+    public ModelFingerprint GetOrCompute(string modelDirectory)
+    {
+        var key = Key(modelDirectory);
+        var entry = Path.Combine(Directory, key + FingerprintFile.Extension);
+        if (File.Exists(entry))
+        {
+            try
+            {
+                return FingerprintFile.Read(entry);
+            }
+            catch (Exception ex) when (ex is Diagnostics.ProvenanceException or IOException or UnauthorizedAccessException)
+            {
+                // A damaged entry is recomputed and replaced below.
+            }
+        }
+
+        var fingerprint = Fingerprinter.FromModelDirectory(modelDirectory);
+        try
+        {
+            FingerprintFile.Write(entry, fingerprint);
+        }
+        catch (Diagnostics.ProvenanceException)
+        {
+            // The cache is an optimisation: a read-only home must not fail the command.
+        }
+
+        return fingerprint;
+    }
+
+    public static string Key(string modelDirectory)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes($"schema={ModelFingerprint.CurrentSchemaVersion}\n"));
+        var prefix = new byte[8];
+        foreach (var file in System.IO.Directory.EnumerateFiles(modelDirectory).Order(StringComparer.Ordinal))
+        {
+            var info = new FileInfo(file);
+            hash.AppendData(Encoding.UTF8.GetBytes($"{info.Name}\t{info.Length}\t{info.LastWriteTimeUtc.Ticks}\n"));
+            if (info.Name.EndsWith(".safetensors", StringComparison.Ordinal) && info.Length >= 8)
+            {
+                using var stream = info.OpenRead();
+                stream.ReadExactly(prefix);
+                var headerLength = (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(prefix), (ulong)Math.Min(info.Length - 8, 1 << 20));
+                var header = new byte[headerLength];
+                stream.ReadExactly(header);
+                hash.AppendData(header);
+            }
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+}

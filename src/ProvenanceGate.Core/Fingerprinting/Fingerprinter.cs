@@ -1,0 +1,518 @@
+using System.Security.Cryptography;
+using System.Text;
+using ProvenanceGate.Formats.Config;
+using ProvenanceGate.Formats.Safetensors;
+using ProvenanceGate.Formats.Tokenizers;
+using ProvenanceGate.Formats.Weights;
+
+namespace ProvenanceGate.Fingerprinting;
+
+/// <summary>
+/// Computes a <see cref="ModelFingerprint"/> from a model directory in one streaming pass over the weights:
+/// memory stays bounded by a read chunk plus a few small per-signal buffers, whatever the model size.
+/// </summary>
+public static class Fingerprinter
+{
+    public const int GramK = 32;
+    public const int VectorK = 64;
+    public const int AnchorCount = 128;
+    public const int GeometryAnchors = 64;
+    public const int SketchSize = 512;
+    public const int SpectrumQuantiles = 16;
+    public const int HistogramBins = 20;
+
+    private static readonly string[] MetadataFiles =
+        ["config.json", "generation_config.json", "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt"];
+
+    public static ModelFingerprint FromModelDirectory(string directory) => FromModelDirectory(directory, NumericKernels.Default);
+
+    public static ModelFingerprint FromModelDirectory(string directory, INumericKernels kernels)
+    {
+        if (!Directory.Exists(directory))
+            throw Diagnostics.Diagnostics.DirectoryNotFound.Exception($"model directory '{directory}' does not exist", directory);
+
+        var configPath = Path.Combine(directory, "config.json");
+        var config = File.Exists(configPath) ? ModelConfig.Read(configPath) : null;
+        var tokenizer = TokenizerReader.ReadDirectory(directory);
+        var weights = WeightFormats.Open(directory);
+        if (config is null && tokenizer is null && weights is null)
+            throw Diagnostics.Diagnostics.ModelNotFound.Exception($"'{directory}' holds no config.json, tokenizer or weights", directory);
+
+        var files = new List<SourceFile>();
+        foreach (var name in MetadataFiles)
+        {
+            var path = Path.Combine(directory, name);
+            if (File.Exists(path))
+                files.Add(new SourceFile(name, new FileInfo(path).Length, Sha256File(path), "metadata"));
+        }
+
+        if (weights is not null)
+        {
+            foreach (var index in weights.IndexFiles)
+                files.Add(new SourceFile(Path.GetFileName(index), new FileInfo(index).Length, Sha256File(index), "index"));
+            foreach (var file in weights.WeightFiles)
+                files.Add(new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, HeaderSha256(file), "weights-header"));
+        }
+
+        var fullName = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
+        return new ModelFingerprint
+        {
+            Name = fullName,
+            Model = new ModelIdentity(
+                weights?.Format ?? "none",
+                weights?.Tensors.Sum(t => t.ElementCount) ?? 0,
+                weights?.Tensors.Count ?? 0,
+                weights?.WeightFiles.Sum(f => new FileInfo(f).Length) ?? 0,
+                weights?.Tensors.Select(t => t.DType.ToString()).Distinct().Order(StringComparer.Ordinal).ToArray() ?? []),
+            Files = files,
+            Config = config is null ? null : new ConfigSummary(config.ModelType, config.Architectures, config.HiddenSize, config.Layers, config.AttentionHeads,
+                config.KeyValueHeads, config.IntermediateSize, config.VocabSize, config.MaxPositionEmbeddings, config.HiddenAct, config.ArchHash),
+            Tokenizer = tokenizer is null ? null : Summarise(tokenizer),
+            Weights = weights is null || weights.Tensors.Count == 0 ? null : new WeightPass(weights, config, tokenizer, kernels).Run(),
+        };
+    }
+
+    private static TokenizerSummary Summarise(TokenizerData tokenizer)
+    {
+        var hashes = new SortedSet<ulong>();
+        using var vocabularyHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        for (var id = 0; id < tokenizer.Tokens.Count; id++)
+        {
+            var token = tokenizer.Tokens[id];
+            if (token is null)
+                continue;
+            vocabularyHash.AppendData(Encoding.UTF8.GetBytes($"{id}\t{token}\n"));
+            hashes.Add(StringHash(token));
+            if (hashes.Count > SketchSize)
+                hashes.Remove(hashes.Max);
+        }
+
+        return new TokenizerSummary(tokenizer.Kind, tokenizer.VocabularySize, tokenizer.MergeCount, tokenizer.MergesDigest,
+            Convert.ToHexStringLower(vocabularyHash.GetHashAndReset()), hashes.ToArray());
+    }
+
+    /// <summary>64-bit hash of a token string: anchors and sketches are chosen by string, never by id.</summary>
+    public static ulong StringHash(string token)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(token), digest);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(digest);
+    }
+
+    /// <summary>k residual coordinates chosen by a fixed hash of the index: the same set for every model of width d.</summary>
+    public static int[] ResidualSubset(int width, int k)
+    {
+        if (width <= k)
+            return Enumerable.Range(0, width).ToArray();
+        return Enumerable.Range(0, width).OrderBy(i => Mix((ulong)i)).Take(k).Order().ToArray();
+    }
+
+    private static ulong Mix(ulong x)
+    {
+        // splitmix64 finaliser
+        x += 0x9E3779B97F4A7C15UL;
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        return x ^ (x >> 31);
+    }
+
+    internal static string Sha256File(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    private static string HeaderSha256(string path)
+    {
+        var header = SafetensorsHeader.Read(path);
+        using var stream = File.OpenRead(path);
+        var bytes = new byte[header.DataStart];
+        stream.ReadExactly(bytes);
+        return Convert.ToHexStringLower(SHA256.HashData(bytes));
+    }
+
+    /// <summary>One pass over every tensor, accumulating each signal.</summary>
+    private sealed class WeightPass(WeightSet weights, ModelConfig? config, TokenizerData? tokenizer, INumericKernels kernels)
+    {
+        private static readonly TensorRole[] SpectrumRoles =
+            [TensorRole.Query, TensorRole.Key, TensorRole.Value, TensorRole.QueryKeyValue, TensorRole.AttentionOutput, TensorRole.Gate, TensorRole.Up, TensorRole.GateUp, TensorRole.Down];
+
+        public WeightSignals Run()
+        {
+            var tensors = weights.Tensors.Where(t => TensorReader.IsDecodable(t.DType) && t.ElementCount > 0).ToList();
+            var roles = tensors.ToDictionary(t => t.Name, t => TensorRoles.Resolve(t.Name), StringComparer.Ordinal);
+            var embedding = tensors.Where(t => roles[t.Name].Role == TensorRole.Embedding && t.Shape.Count == 2).OrderByDescending(t => t.Shape[0]).FirstOrDefault();
+            var lmHead = tensors.Where(t => roles[t.Name].Role == TensorRole.LmHead && t.Shape.Count == 2).FirstOrDefault();
+            var width = ResidualWidth(tensors, roles, embedding);
+            var gramSubset = ResidualSubset(width, GramK);
+            var vectorSubset = ResidualSubset(width, VectorK);
+            var anchors = ChooseAnchors(embedding ?? lmHead);
+
+            var hashes = new List<string>();
+            var layers = new SortedDictionary<string, LayerAccumulator>(LayerKeyComparer.Instance);
+            var finalNorms = new SortedDictionary<string, float[]>(StringComparer.Ordinal);
+            EmbeddingSignals? embeddingSignals = null, lmHeadSignals = null;
+            using var reader = new TensorReader(kernels);
+
+            foreach (var tensor in tensors.OrderBy(t => t.FilePath, StringComparer.Ordinal).ThenBy(t => t.FileOffset))
+            {
+                var role = roles[tensor.Name];
+                var is2D = tensor.Shape.Count == 2;
+                GramAccumulator? gram = null;
+                if (is2D && role.LayerKey is not null && (role.ReadsResidual || role.WritesResidual))
+                    gram = GramAccumulator.Create(tensor, role, width, gramSubset, kernels);
+                var anchorRows = is2D && tensor.Shape[1] == width && (tensor == embedding || tensor == lmHead) ? new AnchorCollector(anchors, width) : null;
+                var rowNorms = new float[tensor.RowCount];
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                var min = float.PositiveInfinity;
+                var max = float.NegativeInfinity;
+                double sumOfSquares = 0;
+                float[]? vectorValues = role.Role == TensorRole.Norm && tensor.Shape.Count == 1 && tensor.Shape[0] == width && !tensor.Name.EndsWith(".bias", StringComparison.Ordinal)
+                    ? new float[vectorSubset.Length] : null;
+
+                reader.ReadRows(tensor, (values, firstRow, rowCount) =>
+                {
+                    hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
+                    min = Math.Min(min, System.Numerics.Tensors.TensorPrimitives.Min(values));
+                    max = Math.Max(max, System.Numerics.Tensors.TensorPrimitives.Max(values));
+                    var rowLength = (int)tensor.RowLength;
+                    for (var r = 0; r < rowCount; r++)
+                    {
+                        var row = values.Slice(r * rowLength, rowLength);
+                        var squares = kernels.SumOfSquares(row);
+                        sumOfSquares += squares;
+                        rowNorms[firstRow + r] = (float)Math.Sqrt(squares);
+                        gram?.AddRow(firstRow + r, row);
+                        anchorRows?.AddRow(firstRow + r, row);
+                    }
+
+                    if (vectorValues is not null)
+                    {
+                        for (var i = 0; i < vectorSubset.Length; i++)
+                            vectorValues[i] = values[vectorSubset[i]];
+                    }
+                });
+
+                if (min != max && !float.IsNaN(min))
+                    hashes.Add(Convert.ToHexStringLower(hash.GetHashAndReset().AsSpan(0, 16)));
+
+                if (role.LayerKey is { } key)
+                {
+                    if (!layers.TryGetValue(key, out var layer))
+                        layers[key] = layer = new LayerAccumulator(key);
+                    if (is2D)
+                        layer.Energy += Math.Sqrt(sumOfSquares);
+                    if (gram is not null)
+                        layer.AddGram(gram.Finish(), role.ReadsResidual);
+                    if (vectorValues is not null)
+                        layer.Norms[tensor.Name] = vectorValues;
+                    if (is2D && Array.IndexOf(SpectrumRoles, role.Role) >= 0)
+                        layer.Spectra[role.Role] = Quantiles(rowNorms, SpectrumQuantiles);
+                }
+                else if (vectorValues is not null)
+                {
+                    finalNorms[tensor.Name] = vectorValues;
+                }
+
+                if (anchorRows is not null)
+                {
+                    var signals = anchorRows.Finish(tensor.RowCount, rowNorms, vectorSubset, kernels);
+                    if (tensor == embedding)
+                        embeddingSignals = signals;
+                    else
+                        lmHeadSignals = signals;
+                }
+            }
+
+            hashes.Sort(StringComparer.Ordinal);
+            return new WeightSignals
+            {
+                ResidualWidth = width,
+                GramSubset = gramSubset,
+                VectorSubset = vectorSubset,
+                TensorHashes = hashes.ToArray(),
+                Embedding = embeddingSignals,
+                LmHead = lmHeadSignals,
+                Layers = layers.Values.Select(l => l.Finish()).ToArray(),
+                FinalNorm = finalNorms.Values.SelectMany(v => v).ToArray(),
+            };
+        }
+
+        private int ResidualWidth(List<WeightTensor> tensors, Dictionary<string, TensorRoleInfo> roles, WeightTensor? embedding)
+        {
+            if (embedding is not null)
+                return (int)embedding.Shape[1];
+            if (config is { HiddenSize: > 0 and < int.MaxValue })
+                return (int)config.HiddenSize;
+            // No embedding: the dimension most often shared by norm vectors.
+            return tensors.Where(t => roles[t.Name].Role == TensorRole.Norm && t.Shape.Count == 1)
+                .GroupBy(t => (int)t.Shape[0]).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault();
+        }
+
+        /// <summary>
+        /// The AnchorCount token strings with the lowest hash (ids below the matrix's row count, special tokens
+        /// excluded): two vocabularies that share most strings share most anchors, whatever their ids.
+        /// </summary>
+        private List<(int Id, ulong Hash)> ChooseAnchors(WeightTensor? matrix)
+        {
+            var rows = matrix?.Shape[0] ?? 0;
+            var chosen = new SortedDictionary<ulong, int>();
+            if (rows == 0)
+                return [];
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var limit = (int)Math.Min(rows, tokenizer?.Tokens.Count ?? rows);
+            for (var id = 0; id < limit; id++)
+            {
+                // Without a tokenizer the id itself is the only name a row has.
+                var token = tokenizer is null ? "#" + id.ToString(System.Globalization.CultureInfo.InvariantCulture) : tokenizer.Tokens[id];
+                if (token is null || (tokenizer?.SpecialTokens.Contains(token) ?? false) || !seen.Add(token))
+                    continue;
+                var hash = StringHash(token);
+                if (chosen.Count < AnchorCount)
+                    chosen[hash] = id;
+                else if (hash < chosen.Keys.Last())
+                {
+                    chosen.Remove(chosen.Keys.Last());
+                    chosen[hash] = id;
+                }
+            }
+
+            return chosen.Select(pair => (pair.Value, pair.Key)).ToList();
+        }
+    }
+
+    internal static float[] Quantiles(float[] values, int count)
+    {
+        if (values.Length == 0)
+            return new float[count];
+        var sorted = (float[])values.Clone();
+        Array.Sort(sorted);
+        var result = new float[count];
+        for (var i = 0; i < count; i++)
+            result[i] = sorted[(int)Math.Round((double)i * (sorted.Length - 1) / (count - 1))];
+        return result;
+    }
+
+    /// <summary>Orders layer keys by stack, then numerically by index ("2" before "10").</summary>
+    private sealed class LayerKeyComparer : IComparer<string>
+    {
+        public static readonly LayerKeyComparer Instance = new();
+
+        public int Compare(string? x, string? y)
+        {
+            var (sx, ix) = Split(x!);
+            var (sy, iy) = Split(y!);
+            var byStack = string.CompareOrdinal(sx, sy);
+            return byStack != 0 ? byStack : ix.CompareTo(iy);
+        }
+
+        private static (string Stack, int Index) Split(string key)
+        {
+            var colon = key.LastIndexOf(':');
+            return (colon < 0 ? "" : key[..colon], int.Parse(key[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    private sealed class LayerAccumulator(string key)
+    {
+        private double[]? _gramIn, _gramOut;
+        private int _inCount, _outCount;
+
+        public double Energy { get; set; }
+
+        public SortedDictionary<string, float[]> Norms { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<TensorRole, float[]> Spectra { get; } = [];
+
+        public void AddGram(double[]? gram, bool reads)
+        {
+            if (gram is null)
+                return;
+            ref var target = ref reads ? ref _gramIn : ref _gramOut;
+            target ??= new double[gram.Length];
+            for (var i = 0; i < gram.Length; i++)
+                target[i] += gram[i];
+            if (reads)
+                _inCount++;
+            else
+                _outCount++;
+        }
+
+        public LayerSignals Finish() => new()
+        {
+            Key = key,
+            Energy = Energy,
+            GramIn = OffDiagonal(_gramIn, _inCount),
+            GramOut = OffDiagonal(_gramOut, _outCount),
+            Norms = Norms.Values.SelectMany(v => v).ToArray(),
+            RowNormSpectrum = Spectra.OrderBy(s => s.Key).SelectMany(s => s.Value).ToArray(),
+        };
+
+        private static float[] OffDiagonal(double[]? gram, int count)
+        {
+            if (gram is null || count == 0)
+                return [];
+            var k = (int)Math.Round(Math.Sqrt(gram.Length));
+            var result = new float[k * (k - 1) / 2];
+            var n = 0;
+            for (var a = 0; a < k; a++)
+            {
+                for (var b = a + 1; b < k; b++)
+                    result[n++] = (float)(gram[(a * k) + b] / count);
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>
+    /// The residual Gram restricted to the subset S: for a matrix whose columns are residual dimensions,
+    /// W^T W (sum over rows of x_S x_S^T), invariant to any permutation of rows (neurons, heads); for one whose
+    /// rows are residual dimensions, W W^T between the rows in S, invariant to any permutation of columns.
+    /// </summary>
+    private sealed class GramAccumulator
+    {
+        private readonly int[] _subset;
+        private readonly bool _residualIsColumns;
+        private readonly INumericKernels _kernels;
+        private readonly double[] _gram;
+        private readonly float[] _gathered;
+        private readonly Dictionary<long, int> _rowSlots = [];
+        private readonly float[][] _rows;
+
+        private GramAccumulator(int[] subset, bool residualIsColumns, int rowLength, INumericKernels kernels)
+        {
+            _subset = subset;
+            _residualIsColumns = residualIsColumns;
+            _kernels = kernels;
+            var k = subset.Length;
+            _gram = new double[k * k];
+            _gathered = new float[k];
+            _rows = residualIsColumns ? [] : new float[k][];
+            if (!residualIsColumns)
+            {
+                for (var i = 0; i < k; i++)
+                {
+                    _rowSlots[subset[i]] = i;
+                    _rows[i] = new float[rowLength];
+                }
+            }
+        }
+
+        public static GramAccumulator? Create(WeightTensor tensor, TensorRoleInfo role, int width, int[] subset, INumericKernels kernels)
+        {
+            long rows = tensor.Shape[0], columns = tensor.Shape[1];
+            bool residualIsColumns;
+            if (columns == width && rows != width)
+                residualIsColumns = true;
+            else if (rows == width && columns != width)
+                residualIsColumns = false;
+            else if (rows == width && columns == width)
+                residualIsColumns = role.ReadsResidual ^ TensorRoles.IsConv1D(tensor.Name);
+            else
+                return null;
+            if (subset.Length < 2 || (!residualIsColumns && columns > (1 << 24)))
+                return null;
+            return new GramAccumulator(subset, residualIsColumns, (int)columns, kernels);
+        }
+
+        public void AddRow(long rowIndex, ReadOnlySpan<float> row)
+        {
+            if (_residualIsColumns)
+            {
+                for (var i = 0; i < _subset.Length; i++)
+                    _gathered[i] = row[_subset[i]];
+                _kernels.AccumulateGram(_gathered, _gram);
+            }
+            else if (_rowSlots.TryGetValue(rowIndex, out var slot))
+            {
+                row.CopyTo(_rows[slot]);
+            }
+        }
+
+        /// <summary>The k×k Gram scaled to a mean diagonal of 1, or null when it is degenerate.</summary>
+        public double[]? Finish()
+        {
+            var k = _subset.Length;
+            if (!_residualIsColumns)
+            {
+                for (var a = 0; a < k; a++)
+                {
+                    for (var b = a; b < k; b++)
+                        _gram[(a * k) + b] = _gram[(b * k) + a] = _kernels.Dot(_rows[a], _rows[b]);
+                }
+            }
+
+            double trace = 0;
+            for (var a = 0; a < k; a++)
+                trace += _gram[(a * k) + a];
+            if (!(trace > 1e-30) || double.IsInfinity(trace))
+                return null;
+            var scale = k / trace;
+            for (var i = 0; i < _gram.Length; i++)
+                _gram[i] *= scale;
+            return _gram;
+        }
+    }
+
+    /// <summary>Keeps the full rows of the anchor tokens while the embedding streams past.</summary>
+    private sealed class AnchorCollector(List<(int Id, ulong Hash)> anchors, int width)
+    {
+        private readonly Dictionary<long, int> _slots = anchors.Select((a, i) => (a.Id, i)).ToDictionary(x => (long)x.Id, x => x.i);
+        private readonly float[][] _rows = anchors.Select(_ => new float[width]).ToArray();
+
+        public void AddRow(long rowIndex, ReadOnlySpan<float> row)
+        {
+            if (_slots.TryGetValue(rowIndex, out var slot))
+                row.CopyTo(_rows[slot]);
+        }
+
+        public EmbeddingSignals Finish(long rowCount, float[] rowNorms, int[] vectorSubset, INumericKernels kernels)
+        {
+            var sampled = new float[anchors.Count * vectorSubset.Length];
+            for (var a = 0; a < anchors.Count; a++)
+            {
+                for (var i = 0; i < vectorSubset.Length; i++)
+                    sampled[(a * vectorSubset.Length) + i] = _rows[a][vectorSubset[i]];
+            }
+
+            var geometry = Math.Min(GeometryAnchors, anchors.Count);
+            var cosines = new List<float>();
+            var norms = _rows.Take(geometry).Select(r => Math.Sqrt(kernels.SumOfSquares(r))).ToArray();
+            for (var a = 0; a < geometry; a++)
+            {
+                for (var b = a + 1; b < geometry; b++)
+                    cosines.Add((float)(kernels.Dot(_rows[a], _rows[b]) / Math.Max(norms[a] * norms[b], 1e-12)));
+            }
+
+            return new EmbeddingSignals
+            {
+                Rows = rowCount,
+                AnchorHashes = anchors.Select(a => a.Hash).ToArray(),
+                AnchorRows = sampled,
+                AnchorCosines = cosines.ToArray(),
+                GeometryAnchors = geometry,
+                NormHistogram = Histogram(rowNorms, HistogramBins),
+            };
+        }
+
+        private static float[] Histogram(float[] values, int bins)
+        {
+            var result = new float[bins];
+            if (values.Length == 0)
+                return result;
+            var min = values.Min();
+            var max = values.Max();
+            var span = max - min;
+            foreach (var value in values)
+            {
+                var bin = span > 0 ? (int)Math.Min(bins - 1, (value - min) / span * bins) : 0;
+                result[bin]++;
+            }
+
+            for (var i = 0; i < bins; i++)
+                result[i] /= values.Length;
+            return result;
+        }
+    }
+}

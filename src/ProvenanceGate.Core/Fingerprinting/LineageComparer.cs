@@ -1,0 +1,396 @@
+using System.Globalization;
+
+namespace ProvenanceGate.Fingerprinting;
+
+public enum LineageVerdict
+{
+    IdenticalWeights,
+    Derived,
+    Independent,
+    InsufficientEvidence,
+}
+
+/// <summary>One signal's similarity in [0, 1] (NaN when it cannot be computed), its weight in the decision, and what it saw.</summary>
+public sealed record SignalScore(string Name, double Score, double Weight, string Detail);
+
+public sealed record LineageComparison(LineageVerdict Verdict, double Score, IReadOnlyList<SignalScore> Signals, string Reason)
+{
+    public string VerdictName => LineageComparer.Name(Verdict);
+
+    /// <summary>0 when the weights descend (identical or derived), 1 otherwise (independent or not established).</summary>
+    public int ExitCode => Verdict is LineageVerdict.IdenticalWeights or LineageVerdict.Derived ? 0 : 1;
+}
+
+/// <summary>
+/// Decides whether two fingerprints share weights. Only weight signals decide; configuration and tokenizer are
+/// reported (and used by the scanner to narrow candidates) but identical configs never make a match.
+/// Decisive signals all live in the residual-stream basis, which a derivative inherits from its parent and an
+/// independently trained model does not share, and all of them survive neuron/head permutation.
+/// </summary>
+public static class LineageComparer
+{
+    /// <summary>Decisive score at or above which the weights are called derived.</summary>
+    public const double DerivedThreshold = 0.5;
+
+    /// <summary>A layer pair is aligned only when its residual-Gram correlation beats this.</summary>
+    public const double LayerMatchThreshold = 0.25;
+
+    public const int MinimumAnchors = 8;
+
+    public static string Name(LineageVerdict verdict) => verdict switch
+    {
+        LineageVerdict.IdenticalWeights => "identical-weights",
+        LineageVerdict.Derived => "derived",
+        LineageVerdict.Independent => "independent",
+        _ => "insufficient-evidence",
+    };
+
+    public static LineageComparison Compare(ModelFingerprint a, ModelFingerprint b) => Compare(a, b, NumericKernels.Default);
+
+    public static LineageComparison Compare(ModelFingerprint a, ModelFingerprint b, INumericKernels kernels)
+    {
+        var signals = new List<SignalScore> { Metadata(a, b), Vocabulary(a, b) };
+        var wa = a.Weights;
+        var wb = b.Weights;
+        if (wa is null || wb is null)
+        {
+            var missing = wa is null ? a.Name : b.Name;
+            return new LineageComparison(LineageVerdict.InsufficientEvidence, double.NaN, signals,
+                $"no weight fingerprint for '{missing}': configuration and tokenizer alone never establish lineage");
+        }
+
+        var identity = TensorIdentity(wa, wb, out var shared);
+        signals.Add(identity);
+        if (wa.TensorHashes.Length > 0 && wa.TensorHashes.SequenceEqual(wb.TensorHashes, StringComparer.Ordinal))
+        {
+            return new LineageComparison(LineageVerdict.IdenticalWeights, 1.0, signals,
+                $"all {wa.TensorHashes.Length} tensors have identical values (names, sharding and file layout aside)");
+        }
+
+        if (wa.ResidualWidth != wb.ResidualWidth || wa.ResidualWidth == 0)
+        {
+            signals.Add(EmbeddingGeometry(wa, wb, kernels));
+            if (identity.Score >= 0.5)
+                return new LineageComparison(LineageVerdict.Derived, identity.Score, signals, $"{shared} tensors are bit-identical although the residual widths differ ({wa.ResidualWidth} vs {wb.ResidualWidth})");
+            return new LineageComparison(LineageVerdict.Independent, 0, signals,
+                string.Create(CultureInfo.InvariantCulture, $"residual widths differ ({wa.ResidualWidth} vs {wb.ResidualWidth}) and no tensor is shared: the weights cannot descend from one another"));
+        }
+
+        var alignment = AlignLayers(wa, wb, kernels);
+        signals.Add(alignment.Signal);
+        signals.Add(EmbeddingDirect(wa, wb, kernels));
+        signals.Add(NormVectors(wa, wb, alignment.Pairs, kernels));
+        signals.Add(EmbeddingGeometry(wa, wb, kernels));
+        signals.Add(EnergyProfile(wa, wb, kernels));
+        signals.Add(EmbeddingNorms(wa, wb));
+        signals.Add(RowNormSpectra(wa, wb, alignment.Pairs, kernels));
+
+        var decisive = signals.Where(s => s.Weight > 0 && !double.IsNaN(s.Score)).ToList();
+        if (decisive.Count == 0)
+        {
+            return new LineageComparison(LineageVerdict.InsufficientEvidence, double.NaN, signals,
+                "no decisive weight signal could be computed (no recognisable layers or shared anchor tokens)");
+        }
+
+        var score = Math.Round(decisive.Sum(s => s.Score * s.Weight) / decisive.Sum(s => s.Weight), 4);
+        var summary = string.Join(", ", decisive.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Name} {s.Score:0.00}")));
+        var sameConfig = a.Config is not null && b.Config is not null && a.Config.ArchHash == b.Config.ArchHash;
+        if (score >= DerivedThreshold || identity.Score >= 0.5)
+        {
+            return new LineageComparison(LineageVerdict.Derived, Math.Max(score, identity.Score), signals,
+                string.Create(CultureInfo.InvariantCulture, $"weights descend: decisive score {score:0.00} >= {DerivedThreshold:0.00} ({summary})"));
+        }
+
+        return new LineageComparison(LineageVerdict.Independent, score, signals,
+            string.Create(CultureInfo.InvariantCulture, $"weights unrelated: decisive score {score:0.00} < {DerivedThreshold:0.00} ({summary}){(sameConfig ? "; configurations are identical, which proves nothing" : "")}"));
+    }
+
+    private static SignalScore Metadata(ModelFingerprint a, ModelFingerprint b)
+    {
+        if (a.Config is null || b.Config is null)
+            return new SignalScore("metadata", double.NaN, 0, "config.json missing on one side");
+        if (a.Config.ArchHash == b.Config.ArchHash)
+            return new SignalScore("metadata", 1, 0, "identical architecture (arch_hash); reported only");
+        var sameType = a.Config.ModelType == b.Config.ModelType;
+        return new SignalScore("metadata", sameType ? 0.5 : 0, 0,
+            sameType ? $"same model_type '{a.Config.ModelType}', different dimensions" : $"model_type '{a.Config.ModelType}' vs '{b.Config.ModelType}'");
+    }
+
+    private static SignalScore Vocabulary(ModelFingerprint a, ModelFingerprint b)
+    {
+        if (a.Tokenizer is null || b.Tokenizer is null)
+            return new SignalScore("vocabulary-overlap", double.NaN, 0, "tokenizer missing on one side");
+        if (a.Tokenizer.VocabularyDigest == b.Tokenizer.VocabularyDigest)
+            return new SignalScore("vocabulary-overlap", 1, 0, $"identical vocabulary ({a.Tokenizer.VocabularySize} tokens, {a.Tokenizer.Kind}); reported only");
+        var jaccard = SketchJaccard(a.Tokenizer.Sketch, b.Tokenizer.Sketch);
+        return new SignalScore("vocabulary-overlap", jaccard, 0,
+            string.Create(CultureInfo.InvariantCulture, $"estimated Jaccard {jaccard:0.00} ({a.Tokenizer.VocabularySize} vs {b.Tokenizer.VocabularySize} tokens); reported only"));
+    }
+
+    /// <summary>Bottom-k MinHash estimate: the share of the k smallest hashes of the union that both sketches hold.</summary>
+    public static double SketchJaccard(ulong[] a, ulong[] b)
+    {
+        if (a.Length == 0 || b.Length == 0)
+            return double.NaN;
+        var k = Math.Min(a.Length, b.Length);
+        var setA = a.ToHashSet();
+        var setB = b.ToHashSet();
+        var union = a.Concat(b).Distinct().Order().Take(k).ToArray();
+        return (double)union.Count(h => setA.Contains(h) && setB.Contains(h)) / union.Length;
+    }
+
+    private static SignalScore TensorIdentity(WeightSignals a, WeightSignals b, out int shared)
+    {
+        var setB = b.TensorHashes.ToHashSet(StringComparer.Ordinal);
+        shared = a.TensorHashes.Count(setB.Contains);
+        var total = Math.Max(a.TensorHashes.Length, b.TensorHashes.Length);
+        var score = total == 0 ? double.NaN : (double)shared / total;
+        return new SignalScore("tensor-identity", score, 0, $"{shared} of {total} tensors bit-identical after canonicalisation to float32");
+    }
+
+    internal sealed record Alignment(SignalScore Signal, IReadOnlyList<(int A, int B)> Pairs);
+
+    /// <summary>
+    /// Layers are aligned by dynamic programming over the residual-Gram similarity (monotone, gaps free), so a
+    /// dropped, inserted or duplicated layer costs one layer, not the whole comparison. Score = sum of aligned
+    /// similarities / the shorter depth.
+    /// </summary>
+    internal static Alignment AlignLayers(WeightSignals a, WeightSignals b, INumericKernels kernels)
+    {
+        var la = Enumerable.Range(0, a.Layers.Count).Where(i => HasGram(a.Layers[i])).ToArray();
+        var lb = Enumerable.Range(0, b.Layers.Count).Where(i => HasGram(b.Layers[i])).ToArray();
+        if (la.Length == 0 || lb.Length == 0)
+            return new Alignment(new SignalScore("residual-gram", double.NaN, 0.45, "no layer matrices with a residual axis"), []);
+
+        var n = la.Length;
+        var m = lb.Length;
+        var similarity = new double[n, m];
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j < m; j++)
+                similarity[i, j] = LayerSimilarity(a.Layers[la[i]], b.Layers[lb[j]], kernels);
+        }
+
+        var best = new double[n + 1, m + 1];
+        for (var i = 1; i <= n; i++)
+        {
+            for (var j = 1; j <= m; j++)
+            {
+                var match = best[i - 1, j - 1] + (similarity[i - 1, j - 1] - LayerMatchThreshold);
+                best[i, j] = Math.Max(match, Math.Max(best[i - 1, j], best[i, j - 1]));
+            }
+        }
+
+        var pairs = new List<(int, int)>();
+        double sum = 0;
+        for (int i = n, j = m; i > 0 && j > 0;)
+        {
+            var s = similarity[i - 1, j - 1];
+            if (s > LayerMatchThreshold && best[i, j] == best[i - 1, j - 1] + (s - LayerMatchThreshold))
+            {
+                pairs.Add((la[i - 1], lb[j - 1]));
+                sum += s;
+                i--;
+                j--;
+            }
+            else if (best[i, j] == best[i - 1, j])
+            {
+                i--;
+            }
+            else
+            {
+                j--;
+            }
+        }
+
+        pairs.Reverse();
+        var shorter = Math.Min(n, m);
+        var score = Math.Clamp(sum / shorter, 0, 1);
+        double bestUnaligned = 0;
+        foreach (var s in similarity)
+            bestUnaligned = Math.Max(bestUnaligned, s);
+        var detail = string.Create(CultureInfo.InvariantCulture,
+            $"{pairs.Count} of {shorter} layers aligned (depth {n} vs {m}); mean aligned correlation {(pairs.Count == 0 ? 0 : sum / pairs.Count):0.00}; best pair {bestUnaligned:0.00}; permutation-invariant");
+        return new Alignment(new SignalScore("residual-gram", score, 0.45, detail), pairs);
+    }
+
+    private static bool HasGram(LayerSignals layer) => layer.GramIn.Length > 0 || layer.GramOut.Length > 0;
+
+    private static double LayerSimilarity(LayerSignals x, LayerSignals y, INumericKernels kernels)
+    {
+        double total = 0;
+        var parts = 0;
+        if (x.GramIn.Length > 0 && x.GramIn.Length == y.GramIn.Length)
+        {
+            total += Zero(kernels.Pearson(x.GramIn, y.GramIn));
+            parts++;
+        }
+
+        if (x.GramOut.Length > 0 && x.GramOut.Length == y.GramOut.Length)
+        {
+            total += Zero(kernels.Pearson(x.GramOut, y.GramOut));
+            parts++;
+        }
+
+        return parts == 0 ? 0 : total / parts;
+    }
+
+    private static double Zero(double value) => double.IsNaN(value) ? 0 : value;
+
+    /// <summary>Anchor-token embedding rows matched by token string, correlated in the residual basis (vocabulary extension-proof).</summary>
+    private static SignalScore EmbeddingDirect(WeightSignals a, WeightSignals b, INumericKernels kernels)
+    {
+        var parts = new List<(string Name, double R, int Count)>();
+        foreach (var (name, ea, eb) in new[] { ("embedding", a.Embedding, b.Embedding), ("lm_head", a.LmHead, b.LmHead) })
+        {
+            if (ea is null || eb is null)
+                continue;
+            var k = a.VectorSubset.Length;
+            var indexB = new Dictionary<ulong, int>();
+            for (var i = 0; i < eb.AnchorHashes.Length; i++)
+                indexB[eb.AnchorHashes[i]] = i;
+            var xs = new List<float>();
+            var ys = new List<float>();
+            var count = 0;
+            for (var i = 0; i < ea.AnchorHashes.Length; i++)
+            {
+                if (!indexB.TryGetValue(ea.AnchorHashes[i], out var j))
+                    continue;
+                xs.AddRange(ea.AnchorRows.AsSpan(i * k, k).ToArray());
+                ys.AddRange(eb.AnchorRows.AsSpan(j * k, k).ToArray());
+                count++;
+            }
+
+            if (count >= MinimumAnchors)
+                parts.Add((name, Zero(kernels.Pearson(xs.ToArray(), ys.ToArray())), count));
+        }
+
+        if (parts.Count == 0)
+            return new SignalScore("embedding-direct", double.NaN, 0.35, "fewer than 8 shared anchor tokens");
+        var score = Math.Clamp(parts.Average(p => p.R), 0, 1);
+        return new SignalScore("embedding-direct", score, 0.35,
+            string.Join("; ", parts.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name}: r={p.R:0.00} over {p.Count} anchor tokens matched by string"))));
+    }
+
+    private static SignalScore NormVectors(WeightSignals a, WeightSignals b, IReadOnlyList<(int A, int B)> pairs, INumericKernels kernels)
+    {
+        var used = pairs.Count > 0 ? pairs : Enumerable.Range(0, Math.Min(a.Layers.Count, b.Layers.Count)).Select(i => (i, i)).ToList();
+        var values = new List<double>();
+        foreach (var (pa, pb) in used)
+        {
+            var x = a.Layers[pa].Norms;
+            var y = b.Layers[pb].Norms;
+            if (x.Length >= 4 && x.Length == y.Length && kernels.Pearson(x, y) is var r && !double.IsNaN(r))
+                values.Add(r);
+        }
+
+        if (a.FinalNorm.Length >= 4 && a.FinalNorm.Length == b.FinalNorm.Length && kernels.Pearson(a.FinalNorm, b.FinalNorm) is var final && !double.IsNaN(final))
+            values.Add(final);
+        if (values.Count == 0)
+            return new SignalScore("norm-vectors", double.NaN, 0.20, "no comparable norm vectors (constant or absent)");
+        var score = Math.Clamp(values.Average(), 0, 1);
+        return new SignalScore("norm-vectors", score, 0.20,
+            string.Create(CultureInfo.InvariantCulture, $"mean Pearson {values.Average():0.00} over {values.Count} norm groups (centred, unlike an uncentred cosine)"));
+    }
+
+    private static SignalScore EmbeddingGeometry(WeightSignals a, WeightSignals b, INumericKernels kernels)
+    {
+        var ea = a.Embedding;
+        var eb = b.Embedding;
+        if (ea is null || eb is null)
+            return new SignalScore("embedding-geometry", double.NaN, 0, "no embedding on one side");
+        var positionB = new Dictionary<ulong, int>();
+        for (var i = 0; i < eb.GeometryAnchors; i++)
+            positionB[eb.AnchorHashes[i]] = i;
+        var common = new List<(int A, int B)>();
+        for (var i = 0; i < ea.GeometryAnchors; i++)
+        {
+            if (positionB.TryGetValue(ea.AnchorHashes[i], out var j))
+                common.Add((i, j));
+        }
+
+        if (common.Count < MinimumAnchors)
+            return new SignalScore("embedding-geometry", double.NaN, 0, "fewer than 8 shared geometry anchors");
+        var xs = new List<float>();
+        var ys = new List<float>();
+        for (var p = 0; p < common.Count; p++)
+        {
+            for (var q = p + 1; q < common.Count; q++)
+            {
+                xs.Add(ea.AnchorCosines[TriangleIndex(common[p].A, common[q].A, ea.GeometryAnchors)]);
+                ys.Add(eb.AnchorCosines[TriangleIndex(common[p].B, common[q].B, eb.GeometryAnchors)]);
+            }
+        }
+
+        var r = Zero(kernels.Pearson(xs.ToArray(), ys.ToArray()));
+        return new SignalScore("embedding-geometry", Math.Clamp(r, 0, 1), 0,
+            string.Create(CultureInfo.InvariantCulture, $"anchor cosine matrices r={r:0.00} over {common.Count} tokens; rotation-invariant but shared by models trained on similar data, so reported only"));
+    }
+
+    private static int TriangleIndex(int i, int j, int n)
+    {
+        if (i > j)
+            (i, j) = (j, i);
+        return (i * ((2 * n) - i - 1) / 2) + (j - i - 1);
+    }
+
+    private static SignalScore EnergyProfile(WeightSignals a, WeightSignals b, INumericKernels kernels)
+    {
+        var x = a.Layers.Select(l => l.Energy).ToArray();
+        var y = b.Layers.Select(l => l.Energy).ToArray();
+        if (x.Length < 3 || y.Length < 3)
+            return new SignalScore("energy-profile", double.NaN, 0, "fewer than 3 layers");
+        var length = Math.Min(x.Length, y.Length);
+        var r = Zero(kernels.Pearson(Resample(x, length), Resample(y, length)));
+        return new SignalScore("energy-profile", Math.Clamp(r, 0, 1), 0, string.Create(CultureInfo.InvariantCulture, $"per-layer Frobenius energy r={r:0.00}; similar for any model of the same recipe, reported only"));
+    }
+
+    private static float[] Resample(double[] values, int length)
+    {
+        var result = new float[length];
+        for (var i = 0; i < length; i++)
+        {
+            var position = length == 1 ? 0 : (double)i * (values.Length - 1) / (length - 1);
+            var low = (int)Math.Floor(position);
+            var high = Math.Min(low + 1, values.Length - 1);
+            result[i] = (float)(values[low] + ((values[high] - values[low]) * (position - low)));
+        }
+
+        return result;
+    }
+
+    private static SignalScore EmbeddingNorms(WeightSignals a, WeightSignals b)
+    {
+        if (a.Embedding is null || b.Embedding is null || a.Embedding.NormHistogram.Length != b.Embedding.NormHistogram.Length || a.Embedding.NormHistogram.Length == 0)
+            return new SignalScore("embedding-norms", double.NaN, 0, "no embedding histogram on one side");
+        double dot = 0, nx = 0, ny = 0;
+        for (var i = 0; i < a.Embedding.NormHistogram.Length; i++)
+        {
+            dot += a.Embedding.NormHistogram[i] * b.Embedding.NormHistogram[i];
+            nx += a.Embedding.NormHistogram[i] * a.Embedding.NormHistogram[i];
+            ny += b.Embedding.NormHistogram[i] * b.Embedding.NormHistogram[i];
+        }
+
+        var cosine = nx > 0 && ny > 0 ? dot / Math.Sqrt(nx * ny) : double.NaN;
+        return new SignalScore("embedding-norms", cosine, 0, string.Create(CultureInfo.InvariantCulture, $"row-norm histogram cosine {cosine:0.00}; shape only, reported only"));
+    }
+
+    private static SignalScore RowNormSpectra(WeightSignals a, WeightSignals b, IReadOnlyList<(int A, int B)> pairs, INumericKernels kernels)
+    {
+        var used = pairs.Count > 0 ? pairs : Enumerable.Range(0, Math.Min(a.Layers.Count, b.Layers.Count)).Select(i => (i, i)).ToList();
+        var values = new List<double>();
+        foreach (var (pa, pb) in used)
+        {
+            var x = a.Layers[pa].RowNormSpectrum;
+            var y = b.Layers[pb].RowNormSpectrum;
+            if (x.Length >= 4 && x.Length == y.Length && kernels.Pearson(x, y) is var r && !double.IsNaN(r))
+                values.Add(r);
+        }
+
+        if (values.Count == 0)
+            return new SignalScore("row-norm-spectra", double.NaN, 0, "no comparable spectra");
+        var score = Math.Clamp(values.Average(), 0, 1);
+        return new SignalScore("row-norm-spectra", score, 0,
+            string.Create(CultureInfo.InvariantCulture, $"sorted row-norm quantiles r={values.Average():0.00} over {values.Count} layers; permutation-invariant but recipe-driven, reported only"));
+    }
+}

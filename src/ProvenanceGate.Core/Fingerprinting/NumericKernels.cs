@@ -1,0 +1,230 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+
+namespace ProvenanceGate.Fingerprinting;
+
+/// <summary>
+/// The numeric inner loops of fingerprinting. Two implementations: a SIMD one (System.Numerics.Tensors) used in
+/// production and a plain scalar one that the tests use as the reference; a GPU backend can slot in here later.
+/// </summary>
+public interface INumericKernels
+{
+    double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y);
+
+    double SumOfSquares(ReadOnlySpan<float> x);
+
+    /// <summary>Pearson correlation; NaN when either side has (near) zero variance or the lengths are under 2.</summary>
+    double Pearson(ReadOnlySpan<float> x, ReadOnlySpan<float> y);
+
+    void ConvertF16(ReadOnlySpan<byte> source, Span<float> destination);
+
+    void ConvertBF16(ReadOnlySpan<byte> source, Span<float> destination);
+
+    void ConvertF8E4M3(ReadOnlySpan<byte> source, Span<float> destination);
+
+    void ConvertF8E5M2(ReadOnlySpan<byte> source, Span<float> destination);
+
+    /// <summary>gram[a*k+b] += x[a]*x[b] for the k values of x (a rank-1 update of a k×k Gram matrix).</summary>
+    void AccumulateGram(ReadOnlySpan<float> x, Span<double> gram);
+}
+
+public static class NumericKernels
+{
+    public static INumericKernels Default { get; } = new SimdNumericKernels();
+
+    public static INumericKernels Scalar { get; } = new ScalarNumericKernels();
+
+    internal static float[] E4M3Table { get; } = BuildTable(DecodeE4M3);
+
+    internal static float[] E5M2Table { get; } = BuildTable(DecodeE5M2);
+
+    private static float[] BuildTable(Func<byte, float> decode)
+    {
+        var table = new float[256];
+        for (var i = 0; i < 256; i++)
+            table[i] = decode((byte)i);
+        return table;
+    }
+
+    /// <summary>OCP FP8 E4M3 (the "fn" variant safetensors uses): bias 7, no infinities, S.1111.111 is NaN.</summary>
+    internal static float DecodeE4M3(byte b)
+    {
+        var sign = (b & 0x80) != 0 ? -1f : 1f;
+        var exponent = (b >> 3) & 0xF;
+        var mantissa = b & 0x7;
+        if (exponent == 0xF && mantissa == 0x7)
+            return float.NaN;
+        if (exponent == 0)
+            return sign * mantissa / 8f * MathF.Pow(2, -6);
+        return sign * (1 + (mantissa / 8f)) * MathF.Pow(2, exponent - 7);
+    }
+
+    /// <summary>FP8 E5M2: bias 15, IEEE-like (infinities and NaNs at exponent 31).</summary>
+    internal static float DecodeE5M2(byte b)
+    {
+        var sign = (b & 0x80) != 0 ? -1f : 1f;
+        var exponent = (b >> 2) & 0x1F;
+        var mantissa = b & 0x3;
+        if (exponent == 0x1F)
+            return mantissa == 0 ? sign * float.PositiveInfinity : float.NaN;
+        if (exponent == 0)
+            return sign * mantissa / 4f * MathF.Pow(2, -14);
+        return sign * (1 + (mantissa / 4f)) * MathF.Pow(2, exponent - 15);
+    }
+}
+
+internal sealed class SimdNumericKernels : INumericKernels
+{
+    public double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y) => x.IsEmpty ? 0 : TensorPrimitives.Dot(x, y);
+
+    public double SumOfSquares(ReadOnlySpan<float> x) => x.IsEmpty ? 0 : TensorPrimitives.SumOfSquares(x);
+
+    public double Pearson(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        if (x.Length != y.Length)
+            throw new ArgumentException("lengths differ", nameof(y));
+        var n = x.Length;
+        if (n < 2)
+            return double.NaN;
+        // Single-precision sums lose digits on long vectors; the means are taken in float but the centred
+        // moments are accumulated per block in double.
+        double sx = TensorPrimitives.Sum(x), sy = TensorPrimitives.Sum(y);
+        var mx = (float)(sx / n);
+        var my = (float)(sy / n);
+        double sxx = 0, syy = 0, sxy = 0;
+        Span<float> cx = stackalloc float[256];
+        Span<float> cy = stackalloc float[256];
+        for (var start = 0; start < n; start += 256)
+        {
+            var length = Math.Min(256, n - start);
+            var bx = cx[..length];
+            var by = cy[..length];
+            TensorPrimitives.Subtract(x.Slice(start, length), mx, bx);
+            TensorPrimitives.Subtract(y.Slice(start, length), my, by);
+            sxx += TensorPrimitives.SumOfSquares(bx);
+            syy += TensorPrimitives.SumOfSquares(by);
+            sxy += TensorPrimitives.Dot(bx, by);
+        }
+
+        return Correlation(sxx, syy, sxy);
+    }
+
+    internal static double Correlation(double sxx, double syy, double sxy)
+    {
+        if (sxx <= 1e-20 || syy <= 1e-20)
+            return double.NaN;
+        return Math.Clamp(sxy / Math.Sqrt(sxx * syy), -1, 1);
+    }
+
+    public void ConvertF16(ReadOnlySpan<byte> source, Span<float> destination) =>
+        TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(source), destination);
+
+    public void ConvertBF16(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        // bfloat16 is the top half of a float32: widen and shift (the JIT vectorises this loop).
+        var input = MemoryMarshal.Cast<byte, ushort>(source);
+        var output = MemoryMarshal.Cast<float, uint>(destination);
+        for (var i = 0; i < input.Length; i++)
+            output[i] = (uint)input[i] << 16;
+    }
+
+    public void ConvertF8E4M3(ReadOnlySpan<byte> source, Span<float> destination) => Lookup(source, destination, NumericKernels.E4M3Table);
+
+    public void ConvertF8E5M2(ReadOnlySpan<byte> source, Span<float> destination) => Lookup(source, destination, NumericKernels.E5M2Table);
+
+    private static void Lookup(ReadOnlySpan<byte> source, Span<float> destination, float[] table)
+    {
+        for (var i = 0; i < source.Length; i++)
+            destination[i] = table[source[i]];
+    }
+
+    public void AccumulateGram(ReadOnlySpan<float> x, Span<double> gram)
+    {
+        var k = x.Length;
+        Span<float> row = stackalloc float[k];
+        for (var a = 0; a < k; a++)
+        {
+            TensorPrimitives.Multiply(x, x[a], row);
+            var target = gram.Slice(a * k, k);
+            for (var b = 0; b < k; b++)
+                target[b] += row[b];
+        }
+    }
+}
+
+/// <summary>Straightforward loops in double precision: the reference the SIMD kernels are tested against.</summary>
+internal sealed class ScalarNumericKernels : INumericKernels
+{
+    public double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        double sum = 0;
+        for (var i = 0; i < x.Length; i++)
+            sum += (double)x[i] * y[i];
+        return sum;
+    }
+
+    public double SumOfSquares(ReadOnlySpan<float> x) => Dot(x, x);
+
+    public double Pearson(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        if (x.Length != y.Length)
+            throw new ArgumentException("lengths differ", nameof(y));
+        var n = x.Length;
+        if (n < 2)
+            return double.NaN;
+        double mx = 0, my = 0;
+        for (var i = 0; i < n; i++)
+        {
+            mx += x[i];
+            my += y[i];
+        }
+
+        mx /= n;
+        my /= n;
+        double sxx = 0, syy = 0, sxy = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var dx = x[i] - mx;
+            var dy = y[i] - my;
+            sxx += dx * dx;
+            syy += dy * dy;
+            sxy += dx * dy;
+        }
+
+        return SimdNumericKernels.Correlation(sxx, syy, sxy);
+    }
+
+    public void ConvertF16(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        for (var i = 0; i < destination.Length; i++)
+            destination[i] = (float)BitConverter.UInt16BitsToHalf((ushort)(source[2 * i] | (source[(2 * i) + 1] << 8)));
+    }
+
+    public void ConvertBF16(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        for (var i = 0; i < destination.Length; i++)
+            destination[i] = BitConverter.UInt32BitsToSingle((uint)(source[2 * i] | (source[(2 * i) + 1] << 8)) << 16);
+    }
+
+    public void ConvertF8E4M3(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        for (var i = 0; i < source.Length; i++)
+            destination[i] = NumericKernels.DecodeE4M3(source[i]);
+    }
+
+    public void ConvertF8E5M2(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        for (var i = 0; i < source.Length; i++)
+            destination[i] = NumericKernels.DecodeE5M2(source[i]);
+    }
+
+    public void AccumulateGram(ReadOnlySpan<float> x, Span<double> gram)
+    {
+        var k = x.Length;
+        for (var a = 0; a < k; a++)
+        {
+            for (var b = 0; b < k; b++)
+                gram[(a * k) + b] += (double)x[a] * x[b];
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using ProvenanceGate.Fingerprinting;
+
+namespace ProvenanceGate.Tests.Fingerprinting;
+
+public sealed class NumericKernelsTests
+{
+    private static readonly INumericKernels Simd = NumericKernels.Default;
+    private static readonly INumericKernels Reference = NumericKernels.Scalar;
+
+    private static IEnumerable<int> Lengths() => Enumerable.Range(0, 70).Concat([127, 255, 256, 257, 1000, 4097]);
+
+    private static float[] Random(int length, int seed, float offset = 0)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1) + offset).ToArray();
+    }
+
+    [Test]
+    public void Dot_and_sum_of_squares_match_the_scalar_reference([ValueSource(nameof(Lengths))] int length)
+    {
+        var x = Random(length, length);
+        var y = Random(length, length + 1000);
+        Assert.That(Simd.Dot(x, y), Is.EqualTo(Reference.Dot(x, y)).Within(1e-4 * Math.Max(1, length)));
+        Assert.That(Simd.SumOfSquares(x), Is.EqualTo(Reference.SumOfSquares(x)).Within(1e-4 * Math.Max(1, length)));
+    }
+
+    [Test]
+    public void Pearson_matches_the_scalar_reference([ValueSource(nameof(Lengths))] int length)
+    {
+        // An offset far from zero checks that the centring does not lose precision.
+        var x = Random(length, length, offset: 100);
+        var y = x.Select((v, i) => v + (0.5f * Random(length, 7)[i])).ToArray();
+        var expected = Reference.Pearson(x, y);
+        var actual = Simd.Pearson(x, y);
+        if (length < 2)
+        {
+            Assert.That(actual, Is.NaN);
+            Assert.That(expected, Is.NaN);
+        }
+        else
+        {
+            Assert.That(actual, Is.EqualTo(expected).Within(1e-4));
+        }
+    }
+
+    [Test]
+    public void Pearson_of_a_constant_is_undefined() =>
+        Assert.That(Simd.Pearson(new float[10], Random(10, 1)), Is.NaN);
+
+    [Test]
+    public void Half_and_bfloat16_conversions_match_the_reference([ValueSource(nameof(Lengths))] int length)
+    {
+        var bytes = new byte[length * 2];
+        new Random(length).NextBytes(bytes);
+        var expected = new float[length];
+        var actual = new float[length];
+        Reference.ConvertF16(bytes, expected);
+        Simd.ConvertF16(bytes, actual);
+        Assert.That(actual.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)));
+        Reference.ConvertBF16(bytes, expected);
+        Simd.ConvertBF16(bytes, actual);
+        Assert.That(actual.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)));
+    }
+
+    [Test]
+    public void Fp8_conversions_match_the_reference_and_known_values()
+    {
+        var all = Enumerable.Range(0, 256).Select(i => (byte)i).ToArray();
+        var expected = new float[256];
+        var actual = new float[256];
+        Reference.ConvertF8E4M3(all, expected);
+        Simd.ConvertF8E4M3(all, actual);
+        Assert.That(actual.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)));
+        Assert.That(actual[0x7E], Is.EqualTo(448f), "E4M3 max");
+        Assert.That(actual[0x38], Is.EqualTo(1f));
+        Assert.That(actual[0x01], Is.EqualTo(MathF.Pow(2, -9)), "smallest subnormal");
+        Assert.That(actual[0x7F], Is.NaN);
+
+        Reference.ConvertF8E5M2(all, expected);
+        Simd.ConvertF8E5M2(all, actual);
+        Assert.That(actual.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)));
+        Assert.That(actual[0x7B], Is.EqualTo(57344f), "E5M2 max");
+        Assert.That(actual[0x3C], Is.EqualTo(1f));
+        Assert.That(actual[0x7C], Is.EqualTo(float.PositiveInfinity));
+    }
+
+    [Test]
+    public void Gram_accumulation_matches_the_reference([Values(0, 1, 2, 3, 17, 32, 33)] int k)
+    {
+        var expected = new double[k * k];
+        var actual = new double[k * k];
+        for (var row = 0; row < 5; row++)
+        {
+            var x = Random(k, row + (k * 10));
+            Reference.AccumulateGram(x, expected);
+            Simd.AccumulateGram(x, actual);
+        }
+
+        Assert.That(actual, Is.EqualTo(expected).Within(1e-5));
+    }
+}
