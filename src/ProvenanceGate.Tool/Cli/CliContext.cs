@@ -35,8 +35,10 @@ internal sealed class CliContext
 /// Writes canonical "file(line,col): error PGxxxx: message" lines to stderr, each followed by its CI annotation
 /// when running in GitHub Actions or Azure Pipelines (see <see cref="CiAnnotations"/>).
 /// </summary>
-internal sealed class DiagnosticReporter(TextWriter error, CiAnnotations annotations)
+internal sealed class DiagnosticReporter(TextWriter error, CiAnnotations? ciAnnotations = null)
 {
+    private readonly CiAnnotations _annotations = ciAnnotations ?? new(CiPlatform.None);
+
     public int ErrorCount { get; private set; }
 
     public int WarningCount { get; private set; }
@@ -47,15 +49,15 @@ internal sealed class DiagnosticReporter(TextWriter error, CiAnnotations annotat
             ErrorCount++;
         else if (diagnostic.Severity == DiagnosticSeverity.Warning)
             WarningCount++;
-        error.WriteLine(annotations.Neutralize(diagnostic.ToString()));
-        if (annotations.Annotate(diagnostic) is { } annotation)
+        error.WriteLine(_annotations.Neutralize(diagnostic.ToString()));
+        if (_annotations.Annotate(diagnostic) is { } annotation)
             error.WriteLine(annotation);
     }
 
     /// <summary>Called once when the command ends: says how many annotations the runner's limit held back.</summary>
     public void Complete()
     {
-        if (annotations.SuppressedSummary() is { } summary)
+        if (_annotations.SuppressedSummary() is { } summary)
             error.WriteLine(summary);
     }
 }
