@@ -78,7 +78,11 @@ async function installTool(inputs, workDir) {
   const toolDir = path.join(workDir, "tool");
   const install = tl.tool(tl.which("dotnet", true)).arg(["tool", "install", "ProvenanceGate.Tool", "--tool-path", toolDir]);
   if (inputs.toolVersion) install.arg(["--version", inputs.toolVersion]);
-  if (inputs.toolSource) install.arg(["--add-source", inputs.toolSource]);
+  if (inputs.toolSource) {
+    // A .nupkg file is accepted for convenience; NuGet wants the folder that holds it.
+    const isFile = fs.existsSync(inputs.toolSource) && fs.statSync(inputs.toolSource).isFile();
+    install.arg(["--add-source", isFile ? path.dirname(inputs.toolSource) : inputs.toolSource]);
+  }
   const code = await install.execAsync({ ignoreReturnCode: true });
   if (code !== 0) return null;
   return path.join(toolDir, process.platform === "win32" ? "dotnet-provenance.exe" : "dotnet-provenance");
