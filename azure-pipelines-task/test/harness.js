@@ -32,7 +32,9 @@ for (const [name, value] of Object.entries(scenario.inputs)) tmr.setInput(name, 
 // What the agent exports for its variables: Agent.TempDirectory is AGENT_TEMPDIRECTORY.
 process.env.AGENT_TEMPDIRECTORY = scenario.temp;
 
-const install = `/usr/bin/dotnet tool install ProvenanceGate.Tool --tool-path ${path.join(work, "tool")}`;
+const install = [`/usr/bin/dotnet tool install ProvenanceGate.Tool --tool-path ${path.join(work, "tool")}`,
+  ...(scenario.inputs.toolVersion ? [`--version ${scenario.inputs.toolVersion}`] : []),
+  ...(scenario.inputs.toolSource ? [`--add-source ${scenario.inputs.toolSource}`] : [])].join(" ");
 const verify = [tool, "verify", scenario.inputs.bom, ...(scenario.verifyArgs || []),
   "--report", `json=${reports.json}`, "--report", `markdown=${reports.markdown}`,
   "--report", `junit=${reports.junit}`, "--report", `sarif=${reports.sarif}`].join(" ");
@@ -41,7 +43,9 @@ tmr.setAnswers({
   checkPath: { "/usr/bin/dotnet": true },
   rmRF: { [work]: { success: true } },
   exec: {
-    [install]: { code: 0, stdout: "Tool 'provenancegate.tool' (version '0.1.0') was successfully installed." },
+    [install]: scenario.installExit
+      ? { code: scenario.installExit, stderr: "error NU1101: Unable to find package ProvenanceGate.Tool" }
+      : { code: 0, stdout: "Tool 'provenancegate.tool' (version '0.1.0') was successfully installed." },
     // BOM text the tool echoes must not reach the agent as a command.
     [verify]: { code: scenario.verifyExit, stdout: scenario.verifyExit === 0 ? "PASS ##vso[task.setvariable variable=result]pwned" : "", stderr: scenario.verifyStderr || "" },
   },

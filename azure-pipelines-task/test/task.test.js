@@ -78,3 +78,16 @@ test("missing and invalid inputs fail before any tool runs", async () => {
   assert.ok(runner.createdErrorIssue("PG6001: input 'bom' is required: the path of the CycloneDX ML-BOM to verify"));
   assert.ok(runner.stdOutContained("##vso[task.logissue type=error;code=PG6001;]PG6001: input 'failOn' must be 'error' or 'warning', not 'sometimes'"));
 });
+
+test("the tool is installed from the given version and source", async () => {
+  const { runner, work } = await runTask({ inputs: { ...inputs, toolVersion: "0.1.0", toolSource: "/feeds/local" }, verifyArgs, verifyExit: 0, report: "pass.report.json" });
+  assert.ok(runner.succeeded, runner.stdout);
+  assert.ok(runner.ran(`/usr/bin/dotnet tool install ProvenanceGate.Tool --tool-path ${work}/tool --version 0.1.0 --add-source /feeds/local`));
+});
+
+test("a failed install is PG6002 and verify never runs", async () => {
+  const { runner } = await runTask({ inputs, verifyArgs, verifyExit: 0, installExit: 1 });
+  assert.ok(runner.failed, runner.stdout);
+  assert.equal(runner.invokedToolCount, 1);
+  assert.ok(runner.errorIssues.some((m) => m.startsWith("PG6002: ProvenanceGate.Tool could not be installed (version 'latest', source 'NuGet')")), runner.errorIssues.join("\n"));
+});
