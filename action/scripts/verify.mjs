@@ -3,7 +3,7 @@
 // result is applied by the action's last step, so the PR comment step can still run on a failed gate.
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { annotations, appendTo, errorSummary, escapeData, fitSummary, outputText, parseCanonical, readReport } from "./report.mjs";
@@ -73,8 +73,9 @@ export function main(env = process.env, out = process.stdout) {
 
   const paths = reportPaths(inputs, env.RUNNER_TEMP || join(workspace, ".provenancegate"));
   mkdirSync(paths.dir, { recursive: true });
+  // A report left by an earlier use of the action in this job must never be read as this run's.
+  for (const file of [paths.json, paths.markdown, paths.sarif]) rmSync(file, { force: true });
   const args = verifyArguments(inputs, paths);
-  out.write(`[command] ${inputs.tool} ${args.join(" ")}\n`);
   // The CLI would annotate its own stderr lines too; this script annotates from the report, so once is enough.
   const run = spawnSync(inputs.tool, args, {
     stdio: ["ignore", "pipe", "pipe"],
@@ -82,11 +83,14 @@ export function main(env = process.env, out = process.stdout) {
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });
-  // The tool's output quotes BOM text from the pull request; inside stop-commands no line of it can act as a
-  // workflow command (a fake annotation, add-mask, ...).
+  // The command line and the tool's output quote inputs and BOM text from the pull request; inside
+  // stop-commands no line of them can act as a workflow command (a fake annotation, add-mask, ...).
   const token = `provenancegate-${randomUUID()}`;
-  out.write(`::stop-commands::${token}\n${run.stdout ?? ""}${run.stderr ?? ""}`);
-  out.write(`${run.stdout || run.stderr ? "\n" : ""}::${token}::\n`);
+  const shown = [`[command] ${inputs.tool} ${args.join(" ")}`, run.stdout, run.stderr]
+    .filter(Boolean)
+    .map((text) => (text.endsWith("\n") ? text : text + "\n"))
+    .join("");
+  out.write(`::stop-commands::${token}\n${shown}::${token}::\n`);
   const exitCode = run.status ?? 2;
   if (run.error) out.write(wrapperError("PG6002", `could not start ${inputs.tool}: ${run.error.message}`));
 

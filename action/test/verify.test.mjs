@@ -110,6 +110,15 @@ test("an input error of verify (exit 2, no report) becomes result=error with the
   assert.match(readFileSync(result.outputs.markdown, "utf8"), /ProvenanceGate: ERROR/);
 });
 
+test("a report left by an earlier run is never read as this run's", () => {
+  const first = runVerify();
+  assert.equal(first.outputs.result, "pass");
+  // Same RUNNER_TEMP, and this time the tool exits 1 without writing any report.
+  const again = runVerify({ exit: 1, report: "missing.report.json", env: { RUNNER_TEMP: join(first.outputs.json, "..", "..") } });
+  assert.equal(again.outputs.result, "error");
+  assert.match(again.annotations[0].message, /^PG6003: verify exited 1 but its JSON report is unusable/);
+});
+
 test("a report that breaks the contract is PG6003, not a pass", () => {
   const dir = mkdtempSync(join(tmpdir(), "pg-bad-"));
   writeFileSync(join(dir, "bad.json"), JSON.stringify({ schemaVersion: 2 }));
