@@ -97,10 +97,19 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor GatePickleMalformed = new("PG4083", "Pickle file cannot be inspected", ExitCodes.GateFailed);
 
     // ---- PG5xxx: MSBuild integration ------------------------------------------------------------
-    // (issue 6 adds its codes here)
+    public static readonly DiagnosticDescriptor AssetsFileInvalid = new("PG5001", "Project assets file missing or malformed", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor AssetsFrameworkNotFound = new("PG5002", "Target framework not in the project assets file", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor NuspecUnreadable = new("PG5003", "Package .nuspec could not be read", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor ModelItemInvalid = new("PG5004", "Invalid ProvenanceModel item", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor PropertyInvalid = new("PG5005", "Invalid ProvenanceGate property", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor UnsupportedMSBuild = new("PG5006", "Unsupported MSBuild host", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor SeveralModelsNotFingerprinted = new("PG5007", "Several models: digests and lineage not checked in the build", ExitCodes.GateFailed);
 
     // ---- PG6xxx: CI integrations ----------------------------------------------------------------
-    // (issue 7 adds its codes here)
+    // Raised by the GitHub Action and the Azure Pipelines task (JavaScript), catalogued here so they read like the CLI's.
+    public static readonly DiagnosticDescriptor CiInputInvalid = new("PG6001", "Invalid CI wrapper input", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor CiToolUnavailable = new("PG6002", "ProvenanceGate tool could not be installed or started", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor CiReportUnusable = new("PG6003", "Verify report missing or unreadable", ExitCodes.InputError);
 
     /// <summary>Every descriptor above, in code order.</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = typeof(Diagnostics)
