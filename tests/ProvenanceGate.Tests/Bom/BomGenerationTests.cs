@@ -176,6 +176,19 @@ public sealed class BomGenerationTests
         Assert.That(Property(workflow, "provenancegate:training:seed:init"), Is.EqualTo("42"));
     }
 
+    [Test]
+    public void A_json_declaration_means_the_same_as_its_yaml()
+    {
+        using var temp = new TempDirectory();
+        var model = BomTestModels.Create(temp.Combine("m"));
+        var yaml = BomTestModels.WriteDeclaration(temp.Combine("yaml", "provenance"));
+        var yamlNode = new YamlDotNet.Serialization.DeserializerBuilder().Build().Deserialize<object>(File.ReadAllText(yaml));
+        var json = temp.Combine("json", "provenance");
+        Directory.CreateDirectory(temp.Combine("json"));
+        File.WriteAllText(json, System.Text.Json.JsonSerializer.Serialize(yamlNode));
+        Assert.That(Generate(model, json).ToJsonString(), Is.EqualTo(Generate(model, yaml).ToJsonString()));
+    }
+
     [TestCase("llama3", """{"license":{"name":"llama3"}}""")]
     [TestCase("MIT OR Apache-2.0", """{"expression":"MIT OR Apache-2.0"}""")]
     [TestCase("cc-by-nc-4.0", """{"license":{"id":"CC-BY-NC-4.0"}}""")]
