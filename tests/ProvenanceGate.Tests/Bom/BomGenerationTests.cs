@@ -177,6 +177,21 @@ public sealed class BomGenerationTests
     }
 
     [Test]
+    public void Symlinked_files_as_in_the_hugging_face_cache_are_hashed_and_sized_by_their_target()
+    {
+        using var temp = new TempDirectory();
+        var blobs = BomTestModels.Create(temp.Combine("blobs"), shards: 2);
+        var snapshot = temp.Combine("snapshot");
+        Directory.CreateDirectory(snapshot);
+        foreach (var file in Directory.GetFiles(blobs))
+            File.CreateSymbolicLink(Path.Combine(snapshot, Path.GetFileName(file)), file);
+        var linked = Model(Generate(snapshot));
+        var direct = Model(Generate(blobs));
+        Assert.That(FileHashes(linked), Is.EqualTo(FileHashes(direct)));
+        Assert.That(Property(linked, "provenancegate:weights:total-bytes"), Is.EqualTo(Property(direct, "provenancegate:weights:total-bytes")));
+    }
+
+    [Test]
     public void A_json_declaration_means_the_same_as_its_yaml()
     {
         using var temp = new TempDirectory();
