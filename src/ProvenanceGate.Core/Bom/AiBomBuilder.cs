@@ -150,7 +150,8 @@ public sealed class AiBomBuilder
             Edge(library.BomRef, library.DependsOn.Where(d => libraries.Any(l => l.BomRef == d)));
         }
 
-        var models = _models.OrderBy(m => m.ModelRef, StringComparer.Ordinal).ToList();
+        // The same model added twice (e.g. referenced by two projects) appears once.
+        var models = _models.GroupBy(m => m.ModelRef, StringComparer.Ordinal).Select(g => g.First()).OrderBy(m => m.ModelRef, StringComparer.Ordinal).ToList();
         var datasets = new SortedDictionary<string, JsonObject>(StringComparer.Ordinal);
         foreach (var model in models)
         {

@@ -393,7 +393,8 @@ public static partial class ModelBomGenerator
                     properties.Add(Property("provenancegate:dataset:split", declared.Split));
                 if (declared?.Size is not null)
                     properties.Add(Property("provenancegate:dataset:size", declared.Size));
-                properties.Add(Property("provenancegate:source:dataset", declared is null || entry.Source == FrontMatterSource ? entry.Source + (declared is null ? "" : ", " + DeclarationSource) : DeclarationSource));
+                var source = entry.Source == FrontMatterSource && declared is not null ? $"{FrontMatterSource}, {DeclarationSource}" : entry.Source;
+                properties.Add(Property("provenancegate:source:dataset", source));
                 component["properties"] = properties;
                 return new Dataset(reference, component);
             }).ToList();

@@ -235,6 +235,7 @@ public sealed class BomGenerationTests
         builder.AddLibrary(new LibraryComponent("YamlDotNet", "16.3.0") { License = "MIT", Sha512Base64 = Convert.ToBase64String(new byte[64]), DependsOn = ["pkg:nuget/Dep@1.0.0"] });
         builder.AddLibrary(new LibraryComponent("Dep", "1.0.0") { IsDirect = false, Scope = LibraryScope.Optional });
         var part = builder.AddModel(model, new ModelOptions { Name = "override", Version = "9", BaseModel = "org/base", License = "llama3" });
+        builder.AddModel(model, new ModelOptions { Name = "override", Version = "9", BaseModel = "org/base", License = "llama3" });
         var json = builder.Build("2026-01-01T00:00:00Z");
         Assert.That(BomValidator.Validate(json, null), Is.Empty);
         var bom = JsonNode.Parse(json)!.AsObject();
