@@ -62,6 +62,7 @@ public sealed class SchemaValidatorTests
     [TestCase("""{"minLength":3}""", "\"\U0001F600\U0001F600\"", false)]
     [TestCase("""{"pattern":"^[a-f0-9]{4}$"}""", "\"beef\"", true)]
     [TestCase("""{"pattern":"^\\d+$"}""", "\"\u0663\"", false)]
+    [TestCase("""{"pattern":"^[a-f0-9]{4}$"}""", "\"beef\\n\"", false)]
     [TestCase("""{"minimum":1,"exclusiveMaximum":5}""", "5", false)]
     [TestCase("""{"maximum":5,"exclusiveMinimum":1}""", "1", false)]
     [TestCase("""{"minItems":1,"maxItems":2,"uniqueItems":true}""", "[1, 1.0]", false)]
