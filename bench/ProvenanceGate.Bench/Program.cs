@@ -10,10 +10,15 @@ IBenchScenario[] scenarios =
     new BomHashingScenario(),
 
     // fingerprinting
+    new FingerprintThroughputScenario(),
+    new FingerprintCompareScenario(),
+    new FingerprintScanScenario(),
+    new FingerprintMemoryScenario(),
 
     // verify gate
 
     // MSBuild
+    new MSBuildIncrementalScenario(),
 ];
 
 var report = new BenchReport();
