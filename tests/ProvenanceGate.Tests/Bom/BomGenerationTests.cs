@@ -233,7 +233,7 @@ public sealed class BomGenerationTests
         var model = BomTestModels.Create(temp.Combine("m"));
         var builder = new AiBomBuilder("1.6").WithApplication(new ApplicationComponent("MyApp", "1.2.3"));
         builder.AddLibrary(new LibraryComponent("YamlDotNet", "16.3.0") { License = "MIT", Sha512Base64 = Convert.ToBase64String(new byte[64]), DependsOn = ["pkg:nuget/Dep@1.0.0"] });
-        builder.AddLibrary(new LibraryComponent("Dep", "1.0.0") { IsDirect = false, Scope = LibraryScope.Optional });
+        builder.AddLibrary(new LibraryComponent("Dep", "1.0.0") { IsDirect = false, Scope = LibraryScope.Optional, LicenseName = "Dep EULA", LicenseUrl = "https://dep.example/eula" });
         var part = builder.AddModel(model, new ModelOptions { Name = "override", Version = "9", BaseModel = "org/base", License = "llama3" });
         builder.AddModel(model, new ModelOptions { Name = "override", Version = "9", BaseModel = "org/base", License = "llama3" });
         var json = builder.Build("2026-01-01T00:00:00Z");
@@ -244,6 +244,9 @@ public sealed class BomGenerationTests
         Assert.That(app["dependsOn"]!.AsArray().Select(x => x!.GetValue<string>()), Is.EquivalentTo((string[])["pkg:nuget/YamlDotNet@16.3.0", part.ModelRef]));
         var library = bom["components"]!.AsArray().Single(c => c!["name"]!.GetValue<string>() == "YamlDotNet")!;
         Assert.That(library["hashes"]![0]!["content"]!.GetValue<string>(), Is.EqualTo(new string('0', 128)));
+        var dep = bom["components"]!.AsArray().Single(c => c!["name"]!.GetValue<string>() == "Dep")!;
+        Assert.That(dep["licenses"]![0]!.ToJsonString(), Is.EqualTo("""{"license":{"name":"Dep EULA","url":"https://dep.example/eula"}}"""));
+        Assert.That(dep["scope"]!.GetValue<string>(), Is.EqualTo("optional"));
         var modelComponent = Model(bom);
         Assert.That(modelComponent["name"]!.GetValue<string>(), Is.EqualTo("override"));
         Assert.That(modelComponent["licenses"]![0]!["license"]!["name"]!.GetValue<string>(), Is.EqualTo("llama3"));
