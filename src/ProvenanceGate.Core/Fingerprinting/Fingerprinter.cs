@@ -167,18 +167,26 @@ public static class Fingerprinter
             var results = new TensorResult[ordered.Count];
             var schedule = Enumerable.Range(0, ordered.Count).OrderByDescending(i => ordered[i].ByteLength).ToArray();
             var workers = Math.Max(1, Math.Min(Environment.ProcessorCount, MaxWorkers));
-            System.Threading.Tasks.Parallel.ForEach(
-                System.Collections.Concurrent.Partitioner.Create(schedule, loadBalance: true),
-                new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = workers },
-                () => new TensorReader(kernels),
-                (index, _, reader) =>
-                {
-                    var tensor = ordered[index];
-                    results[index] = Process(tensor, roles[tensor.Name], reader, width, gramSubset, vectorSubset,
-                        tensor == embedding || tensor == lmHead ? anchors : null);
-                    return reader;
-                },
-                reader => reader.Dispose());
+            try
+            {
+                System.Threading.Tasks.Parallel.ForEach(
+                    System.Collections.Concurrent.Partitioner.Create(schedule, loadBalance: true),
+                    new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = workers },
+                    () => new TensorReader(kernels),
+                    (index, _, reader) =>
+                    {
+                        var tensor = ordered[index];
+                        results[index] = Process(tensor, roles[tensor.Name], reader, width, gramSubset, vectorSubset,
+                            tensor == embedding || tensor == lmHead ? anchors : null);
+                        return reader;
+                    },
+                    reader => reader.Dispose());
+            }
+            catch (AggregateException ex) when (ex.Flatten().InnerExceptions.FirstOrDefault(e => e is Diagnostics.ProvenanceException) is { } first)
+            {
+                // A malformed tensor found by a worker is reported like any other input error, not as a crash.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+            }
 
             for (var i = 0; i < ordered.Count; i++)
             {
