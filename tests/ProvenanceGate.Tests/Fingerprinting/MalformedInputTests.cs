@@ -142,4 +142,18 @@ public sealed class MalformedInputTests
         Assert.That(missing.ExitCode, Is.EqualTo(ExitCodes.InputError));
         Assert.That(missing.Stderr, Does.Contain("error PG0002"));
     }
+
+    [Test]
+    public void Rows_longer_than_a_chunk_are_streamed_in_bounded_pieces()
+    {
+        using var temp = new TempDirectory();
+        var values = Enumerable.Range(0, 3_000_000).Select(i => (float)Math.Sin(i)).ToArray();
+        File.WriteAllBytes(temp.Combine("model.safetensors"), SafetensorsWriter.Serialize([new NamedTensor("packed.weight", [values.Length], values)], SafetensorsDType.F32));
+        var weights = Formats.Weights.WeightFormats.Open(temp.Path)!;
+        Assert.That(Formats.Weights.TensorReader.EffectiveRowLength(weights.Tensors[0]), Is.EqualTo(1_000_000));
+
+        var fingerprint = Fingerprinter.FromModelDirectory(temp.Path);
+        Assert.That(fingerprint.Weights!.TensorHashes, Has.Length.EqualTo(1));
+        Assert.That(fingerprint.Model.ParameterCount, Is.EqualTo(3_000_000));
+    }
 }
