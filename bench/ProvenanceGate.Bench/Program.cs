@@ -7,8 +7,13 @@ var selected = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).To
 IBenchScenario[] scenarios =
 [
     // BOM
+    new BomHashingScenario(),
 
     // fingerprinting
+    new FingerprintThroughputScenario(),
+    new FingerprintCompareScenario(),
+    new FingerprintScanScenario(),
+    new FingerprintMemoryScenario(),
 
     // verify gate
 

@@ -21,6 +21,9 @@ public static class Fingerprinter
     public const int SpectrumQuantiles = 16;
     public const int HistogramBins = 20;
 
+    /// <summary>Upper bound on worker threads: each holds one read chunk (about 12 MiB with its float copy).</summary>
+    public const int MaxWorkers = 8;
+
     private static readonly string[] MetadataFiles =
         ["config.json", "generation_config.json", "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt"];
 
@@ -94,9 +97,14 @@ public static class Fingerprinter
     /// <summary>64-bit hash of a token string: anchors and sketches are chosen by string, never by id.</summary>
     public static ulong StringHash(string token)
     {
-        Span<byte> digest = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(token), digest);
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(digest);
+        // FNV-1a over the UTF-8 bytes, then a splitmix finaliser: stable across platforms and runs, and cheap
+        // enough for vocabularies of hundreds of thousands of tokens.
+        Span<byte> buffer = stackalloc byte[256];
+        var bytes = Encoding.UTF8.GetByteCount(token) <= buffer.Length ? buffer[..Encoding.UTF8.GetBytes(token, buffer)] : Encoding.UTF8.GetBytes(token);
+        var hash = 0xCBF29CE484222325UL;
+        foreach (var b in bytes)
+            hash = (hash ^ b) * 0x100000001B3UL;
+        return Mix(hash);
     }
 
     /// <summary>k residual coordinates chosen by a fixed hash of the index: the same set for every model of width d.</summary>
@@ -152,76 +160,56 @@ public static class Fingerprinter
             var layers = new SortedDictionary<string, LayerAccumulator>(LayerKeyComparer.Instance);
             var finalNorms = new SortedDictionary<string, float[]>(StringComparer.Ordinal);
             EmbeddingSignals? embeddingSignals = null, lmHeadSignals = null;
-            using var reader = new TensorReader(kernels);
 
-            foreach (var tensor in tensors.OrderBy(t => t.FilePath, StringComparer.Ordinal).ThenBy(t => t.FileOffset))
-            {
-                var role = roles[tensor.Name];
-                var is2D = tensor.Shape.Count == 2;
-                GramAccumulator? gram = null;
-                if (is2D && role.LayerKey is not null && (role.ReadsResidual || role.WritesResidual))
-                    gram = GramAccumulator.Create(tensor, role, width, gramSubset, kernels);
-                var anchorRows = is2D && tensor.Shape[1] == width && (tensor == embedding || tensor == lmHead) ? new AnchorCollector(anchors, width) : null;
-                var rowNorms = new float[tensor.RowCount];
-                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                var min = float.PositiveInfinity;
-                var max = float.NegativeInfinity;
-                double sumOfSquares = 0;
-                float[]? vectorValues = role.Role == TensorRole.Norm && tensor.Shape.Count == 1 && tensor.Shape[0] == width && !tensor.Name.EndsWith(".bias", StringComparison.Ordinal)
-                    ? new float[vectorSubset.Length] : null;
-
-                reader.ReadRows(tensor, (values, firstRow, rowCount) =>
+            // Tensors are independent, so they are processed in parallel (largest first, for balance), each worker
+            // with its own bounded buffers; results are folded in a fixed order, so the output is deterministic.
+            var ordered = tensors.OrderBy(t => t.FilePath, StringComparer.Ordinal).ThenBy(t => t.FileOffset).ToList();
+            var results = new TensorResult[ordered.Count];
+            var schedule = Enumerable.Range(0, ordered.Count).OrderByDescending(i => ordered[i].ByteLength).ToArray();
+            var workers = Math.Max(1, Math.Min(Environment.ProcessorCount, MaxWorkers));
+            System.Threading.Tasks.Parallel.ForEach(
+                System.Collections.Concurrent.Partitioner.Create(schedule, loadBalance: true),
+                new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = workers },
+                () => new TensorReader(kernels),
+                (index, _, reader) =>
                 {
-                    hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
-                    min = Math.Min(min, System.Numerics.Tensors.TensorPrimitives.Min(values));
-                    max = Math.Max(max, System.Numerics.Tensors.TensorPrimitives.Max(values));
-                    var rowLength = (int)tensor.RowLength;
-                    for (var r = 0; r < rowCount; r++)
-                    {
-                        var row = values.Slice(r * rowLength, rowLength);
-                        var squares = kernels.SumOfSquares(row);
-                        sumOfSquares += squares;
-                        rowNorms[firstRow + r] = (float)Math.Sqrt(squares);
-                        gram?.AddRow(firstRow + r, row);
-                        anchorRows?.AddRow(firstRow + r, row);
-                    }
+                    var tensor = ordered[index];
+                    results[index] = Process(tensor, roles[tensor.Name], reader, width, gramSubset, vectorSubset,
+                        tensor == embedding || tensor == lmHead ? anchors : null);
+                    return reader;
+                },
+                reader => reader.Dispose());
 
-                    if (vectorValues is not null)
-                    {
-                        for (var i = 0; i < vectorSubset.Length; i++)
-                            vectorValues[i] = values[vectorSubset[i]];
-                    }
-                });
-
-                if (min != max && !float.IsNaN(min))
-                    hashes.Add(Convert.ToHexStringLower(hash.GetHashAndReset().AsSpan(0, 16)));
-
+            for (var i = 0; i < ordered.Count; i++)
+            {
+                var tensor = ordered[i];
+                var role = roles[tensor.Name];
+                var result = results[i];
+                if (result.Hash is not null)
+                    hashes.Add(result.Hash);
+                var is2D = tensor.Shape.Count == 2;
                 if (role.LayerKey is { } key)
                 {
                     if (!layers.TryGetValue(key, out var layer))
                         layers[key] = layer = new LayerAccumulator(key);
                     if (is2D)
-                        layer.Energy += Math.Sqrt(sumOfSquares);
-                    if (gram is not null)
-                        layer.AddGram(gram.Finish(), role.ReadsResidual);
-                    if (vectorValues is not null)
-                        layer.Norms[tensor.Name] = vectorValues;
+                        layer.Energy += Math.Sqrt(result.SumOfSquares);
+                    if (result.Gram is not null)
+                        layer.AddGram(result.Gram, role.ReadsResidual);
+                    if (result.Vector is not null)
+                        layer.Norms[tensor.Name] = result.Vector;
                     if (is2D && Array.IndexOf(SpectrumRoles, role.Role) >= 0)
-                        layer.Spectra[role.Role] = Quantiles(rowNorms, SpectrumQuantiles);
+                        layer.Spectra[role.Role] = result.Spectrum;
                 }
-                else if (vectorValues is not null)
+                else if (result.Vector is not null)
                 {
-                    finalNorms[tensor.Name] = vectorValues;
+                    finalNorms[tensor.Name] = result.Vector;
                 }
 
-                if (anchorRows is not null)
-                {
-                    var signals = anchorRows.Finish(tensor.RowCount, rowNorms, vectorSubset, kernels);
-                    if (tensor == embedding)
-                        embeddingSignals = signals;
-                    else
-                        lmHeadSignals = signals;
-                }
+                if (tensor == embedding)
+                    embeddingSignals = result.Anchors;
+                else if (tensor == lmHead)
+                    lmHeadSignals = result.Anchors;
             }
 
             hashes.Sort(StringComparer.Ordinal);
@@ -236,6 +224,56 @@ public static class Fingerprinter
                 Layers = layers.Values.Select(l => l.Finish()).ToArray(),
                 FinalNorm = finalNorms.Values.SelectMany(v => v).ToArray(),
             };
+        }
+
+        private sealed record TensorResult(string? Hash, double SumOfSquares, double[]? Gram, float[]? Vector, float[] Spectrum, EmbeddingSignals? Anchors);
+
+        private TensorResult Process(WeightTensor tensor, TensorRoleInfo role, TensorReader reader, int width, int[] gramSubset, int[] vectorSubset, List<(int Id, ulong Hash)>? anchors)
+        {
+            var is2D = tensor.Shape.Count == 2;
+            GramAccumulator? gram = null;
+            if (is2D && role.LayerKey is not null && (role.ReadsResidual || role.WritesResidual))
+                gram = GramAccumulator.Create(tensor, role, width, gramSubset, kernels);
+            var anchorRows = anchors is not null && is2D && tensor.Shape[1] == width ? new AnchorCollector(anchors, width) : null;
+            var rowNorms = new float[tensor.RowCount];
+            var hash = new ContentHash();
+            var min = float.PositiveInfinity;
+            var max = float.NegativeInfinity;
+            double sumOfSquares = 0;
+            var vector = role.Role == TensorRole.Norm && tensor.Shape.Count == 1 && tensor.Shape[0] == width && !tensor.Name.EndsWith(".bias", StringComparison.Ordinal)
+                ? new float[vectorSubset.Length] : null;
+            var rowLength = (int)tensor.RowLength;
+
+            reader.ReadRows(tensor, (values, firstRow, rowCount) =>
+            {
+                hash.Append(values);
+                min = Math.Min(min, System.Numerics.Tensors.TensorPrimitives.Min(values));
+                max = Math.Max(max, System.Numerics.Tensors.TensorPrimitives.Max(values));
+                for (var r = 0; r < rowCount; r++)
+                {
+                    var squares = kernels.SumOfSquares(values.Slice(r * rowLength, rowLength));
+                    sumOfSquares += squares;
+                    rowNorms[firstRow + r] = (float)Math.Sqrt(squares);
+                }
+
+                gram?.AddRows(values, firstRow, rowCount, rowLength);
+                if (anchorRows is not null)
+                {
+                    for (var r = 0; r < rowCount; r++)
+                        anchorRows.AddRow(firstRow + r, values.Slice(r * rowLength, rowLength));
+                }
+
+                if (vector is not null)
+                {
+                    for (var i = 0; i < vectorSubset.Length; i++)
+                        vector[i] = values[vectorSubset[i]];
+                }
+            });
+
+            // Constant tensors (untrained norms, zero biases) are equal in unrelated models: never identity evidence.
+            var digest = min != max && !float.IsNaN(min) ? hash.Finish() : null;
+            return new TensorResult(digest, sumOfSquares, gram?.Finish(), vector, Quantiles(rowNorms, SpectrumQuantiles),
+                anchorRows?.Finish(tensor.RowCount, rowNorms, vectorSubset, kernels));
         }
 
         private int ResidualWidth(List<WeightTensor> tensors, Dictionary<string, TensorRoleInfo> roles, WeightTensor? embedding)
@@ -256,9 +294,9 @@ public static class Fingerprinter
         private List<(int Id, ulong Hash)> ChooseAnchors(WeightTensor? matrix)
         {
             var rows = matrix?.Shape[0] ?? 0;
-            var chosen = new SortedDictionary<ulong, int>();
             if (rows == 0)
                 return [];
+            var candidates = new List<(ulong Hash, int Id)>();
             var seen = new HashSet<string>(StringComparer.Ordinal);
             var limit = (int)Math.Min(rows, tokenizer?.Tokens.Count ?? rows);
             for (var id = 0; id < limit; id++)
@@ -267,17 +305,11 @@ public static class Fingerprinter
                 var token = tokenizer is null ? "#" + id.ToString(System.Globalization.CultureInfo.InvariantCulture) : tokenizer.Tokens[id];
                 if (token is null || (tokenizer?.SpecialTokens.Contains(token) ?? false) || !seen.Add(token))
                     continue;
-                var hash = StringHash(token);
-                if (chosen.Count < AnchorCount)
-                    chosen[hash] = id;
-                else if (hash < chosen.Keys.Last())
-                {
-                    chosen.Remove(chosen.Keys.Last());
-                    chosen[hash] = id;
-                }
+                candidates.Add((StringHash(token), id));
             }
 
-            return chosen.Select(pair => (pair.Value, pair.Key)).ToList();
+            candidates.Sort();
+            return candidates.Take(AnchorCount).Select(c => (c.Id, c.Hash)).ToList();
         }
     }
 
@@ -376,7 +408,7 @@ public static class Fingerprinter
         private readonly bool _residualIsColumns;
         private readonly INumericKernels _kernels;
         private readonly double[] _gram;
-        private readonly float[] _gathered;
+        private float[] _columns = [];
         private readonly Dictionary<long, int> _rowSlots = [];
         private readonly float[][] _rows;
 
@@ -387,7 +419,6 @@ public static class Fingerprinter
             _kernels = kernels;
             var k = subset.Length;
             _gram = new double[k * k];
-            _gathered = new float[k];
             _rows = residualIsColumns ? [] : new float[k][];
             if (!residualIsColumns)
             {
@@ -416,17 +447,29 @@ public static class Fingerprinter
             return new GramAccumulator(subset, residualIsColumns, (int)columns, kernels);
         }
 
-        public void AddRow(long rowIndex, ReadOnlySpan<float> row)
+        public void AddRows(ReadOnlySpan<float> values, long firstRow, int rowCount, int rowLength)
         {
+            var k = _subset.Length;
             if (_residualIsColumns)
             {
-                for (var i = 0; i < _subset.Length; i++)
-                    _gathered[i] = row[_subset[i]];
-                _kernels.AccumulateGram(_gathered, _gram);
+                // Gather the chunk's S columns column-major, then one vectorised dot per Gram entry.
+                if (_columns.Length < k * rowCount)
+                    _columns = new float[k * rowCount];
+                for (var r = 0; r < rowCount; r++)
+                {
+                    var row = values.Slice(r * rowLength, rowLength);
+                    for (var a = 0; a < k; a++)
+                        _columns[(a * rowCount) + r] = row[_subset[a]];
+                }
+
+                _kernels.AccumulateGramColumns(_columns.AsSpan(0, k * rowCount), k, _gram);
+                return;
             }
-            else if (_rowSlots.TryGetValue(rowIndex, out var slot))
+
+            for (var r = 0; r < rowCount; r++)
             {
-                row.CopyTo(_rows[slot]);
+                if (_rowSlots.TryGetValue(firstRow + r, out var slot))
+                    values.Slice(r * rowLength, rowLength).CopyTo(_rows[slot]);
             }
         }
 

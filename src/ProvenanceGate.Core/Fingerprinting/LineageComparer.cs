@@ -37,6 +37,9 @@ public static class LineageComparer
 
     public const int MinimumAnchors = 8;
 
+    /// <summary>Decisive score the weight signals must reach before equal content hashes are reported as identical weights.</summary>
+    public const double IdentityAgreement = 0.95;
+
     public static string Name(LineageVerdict verdict) => verdict switch
     {
         LineageVerdict.IdenticalWeights => "identical-weights",
@@ -61,11 +64,7 @@ public static class LineageComparer
 
         var identity = TensorIdentity(wa, wb, out var shared);
         signals.Add(identity);
-        if (wa.TensorHashes.Length > 0 && wa.TensorHashes.SequenceEqual(wb.TensorHashes, StringComparer.Ordinal))
-        {
-            return new LineageComparison(LineageVerdict.IdenticalWeights, 1.0, signals,
-                $"all {wa.TensorHashes.Length} tensors have identical values (names, sharding and file layout aside)");
-        }
+        var sameContent = wa.TensorHashes.Length > 0 && wa.TensorHashes.SequenceEqual(wb.TensorHashes, StringComparer.Ordinal);
 
         if (wa.ResidualWidth != wb.ResidualWidth || wa.ResidualWidth == 0)
         {
@@ -88,11 +87,20 @@ public static class LineageComparer
         var decisive = signals.Where(s => s.Weight > 0 && !double.IsNaN(s.Score)).ToList();
         if (decisive.Count == 0)
         {
+            if (sameContent)
+                return new LineageComparison(LineageVerdict.IdenticalWeights, 1.0, signals, $"all {wa.TensorHashes.Length} tensors have identical values (no layer signals to cross-check)");
             return new LineageComparison(LineageVerdict.InsufficientEvidence, double.NaN, signals,
                 "no decisive weight signal could be computed (no recognisable layers or shared anchor tokens)");
         }
 
         var score = Math.Round(decisive.Sum(s => s.Score * s.Weight) / decisive.Sum(s => s.Weight), 4);
+        // Content hashes are fast, not collision-resistant: identity also needs the weight signals to agree.
+        if (sameContent && score >= IdentityAgreement)
+        {
+            return new LineageComparison(LineageVerdict.IdenticalWeights, 1.0, signals,
+                $"all {wa.TensorHashes.Length} tensors have identical values (names, sharding, dtype container and file layout aside)");
+        }
+
         var summary = string.Join(", ", decisive.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Name} {s.Score:0.00}")));
         var sameConfig = a.Config is not null && b.Config is not null && a.Config.ArchHash == b.Config.ArchHash;
         if (score >= DerivedThreshold || identity.Score >= 0.5)

@@ -26,6 +26,12 @@ public interface INumericKernels
 
     /// <summary>gram[a*k+b] += x[a]*x[b] for the k values of x (a rank-1 update of a k×k Gram matrix).</summary>
     void AccumulateGram(ReadOnlySpan<float> x, Span<double> gram);
+
+    /// <summary>
+    /// gram[a*k+b] += sum_r X[r,a]*X[r,b] for a block X of n rows held column-major (columns.Length = k*n):
+    /// the blocked form of <see cref="AccumulateGram"/>, one vectorised dot product per entry.
+    /// </summary>
+    void AccumulateGramColumns(ReadOnlySpan<float> columns, int k, Span<double> gram);
 }
 
 public static class NumericKernels
@@ -75,6 +81,24 @@ public static class NumericKernels
 
 internal sealed class SimdNumericKernels : INumericKernels
 {
+    public void AccumulateGramColumns(ReadOnlySpan<float> columns, int k, Span<double> gram)
+    {
+        if (k == 0)
+            return;
+        var n = columns.Length / k;
+        for (var a = 0; a < k; a++)
+        {
+            var columnA = columns.Slice(a * n, n);
+            for (var b = a; b < k; b++)
+            {
+                double dot = n == 0 ? 0 : TensorPrimitives.Dot(columnA, columns.Slice(b * n, n));
+                gram[(a * k) + b] += dot;
+                if (a != b)
+                    gram[(b * k) + a] += dot;
+            }
+        }
+    }
+
     public double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y) => x.IsEmpty ? 0 : TensorPrimitives.Dot(x, y);
 
     public double SumOfSquares(ReadOnlySpan<float> x) => x.IsEmpty ? 0 : TensorPrimitives.SumOfSquares(x);
@@ -155,6 +179,20 @@ internal sealed class SimdNumericKernels : INumericKernels
 /// <summary>Straightforward loops in double precision: the reference the SIMD kernels are tested against.</summary>
 internal sealed class ScalarNumericKernels : INumericKernels
 {
+    public void AccumulateGramColumns(ReadOnlySpan<float> columns, int k, Span<double> gram)
+    {
+        if (k == 0)
+            return;
+        var n = columns.Length / k;
+        Span<float> row = new float[k];
+        for (var r = 0; r < n; r++)
+        {
+            for (var a = 0; a < k; a++)
+                row[a] = columns[(a * n) + r];
+            AccumulateGram(row, gram);
+        }
+    }
+
     public double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         double sum = 0;

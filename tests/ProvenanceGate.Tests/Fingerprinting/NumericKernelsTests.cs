@@ -98,4 +98,15 @@ public sealed class NumericKernelsTests
 
         Assert.That(actual, Is.EqualTo(expected).Within(1e-5));
     }
+
+    [Test]
+    public void Blocked_gram_matches_the_reference([Values(0, 1, 2, 5, 32)] int k, [Values(0, 1, 3, 64, 257)] int rows)
+    {
+        var columns = Random(k * rows, (k * 1000) + rows);
+        var expected = new double[k * k];
+        var actual = new double[k * k];
+        Reference.AccumulateGramColumns(columns, k, expected);
+        Simd.AccumulateGramColumns(columns, k, actual);
+        Assert.That(actual, Is.EqualTo(expected).Within(1e-4));
+    }
 }

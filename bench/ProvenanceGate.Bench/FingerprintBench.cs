@@ -1,0 +1,327 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using ProvenanceGate.Fingerprinting;
+using ProvenanceGate.Formats.Safetensors;
+
+namespace ProvenanceGate.Bench;
+
+/// <summary>
+/// A Llama-layout BF16 checkpoint written straight to disk (values from a cheap PRNG, streamed in chunks), so a
+/// multi-gigabyte model costs seconds and no memory to create. Shared by the fingerprinting scenarios of one run.
+/// </summary>
+internal static class BenchModel
+{
+    private static readonly Dictionary<bool, string> Models = [];
+    private static readonly string[] Architectures = ["LlamaForCausalLM"];
+
+    public static string Get(bool quick)
+    {
+        if (Models.TryGetValue(quick, out var existing))
+            return existing;
+        var directory = Path.Combine(Path.GetTempPath(), $"pg-bench-model-{(quick ? "quick" : "full")}-{Environment.ProcessId}");
+        var (hidden, kv, intermediate, vocab, layers) = quick ? (1024, 256, 2816, 32000, 4) : (2048, 512, 5632, 32000, 20);
+        Directory.CreateDirectory(directory);
+        var tensors = new List<(string Name, long[] Shape)> { ("model.embed_tokens.weight", [vocab, hidden]) };
+        for (var layer = 0; layer < layers; layer++)
+        {
+            var p = $"model.layers.{layer}.";
+            tensors.Add((p + "input_layernorm.weight", [hidden]));
+            tensors.Add((p + "self_attn.q_proj.weight", [hidden, hidden]));
+            tensors.Add((p + "self_attn.k_proj.weight", [kv, hidden]));
+            tensors.Add((p + "self_attn.v_proj.weight", [kv, hidden]));
+            tensors.Add((p + "self_attn.o_proj.weight", [hidden, hidden]));
+            tensors.Add((p + "post_attention_layernorm.weight", [hidden]));
+            tensors.Add((p + "mlp.gate_proj.weight", [intermediate, hidden]));
+            tensors.Add((p + "mlp.up_proj.weight", [intermediate, hidden]));
+            tensors.Add((p + "mlp.down_proj.weight", [hidden, intermediate]));
+        }
+
+        tensors.Add(("model.norm.weight", [hidden]));
+        tensors.Add(("lm_head.weight", [vocab, hidden]));
+        WriteSafetensors(Path.Combine(directory, "model.safetensors"), tensors);
+        File.WriteAllText(Path.Combine(directory, "config.json"), JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["architectures"] = Architectures, ["model_type"] = "llama", ["hidden_size"] = hidden, ["intermediate_size"] = intermediate,
+            ["num_hidden_layers"] = layers, ["num_attention_heads"] = hidden / 64, ["num_key_value_heads"] = kv / 64, ["vocab_size"] = vocab,
+            ["max_position_embeddings"] = 4096, ["rms_norm_eps"] = 1e-5, ["hidden_act"] = "silu",
+        }));
+        File.WriteAllText(Path.Combine(directory, "tokenizer.json"), Models_Tokenizer(vocab));
+        Models[quick] = directory;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(directory, recursive: true);
+        return directory;
+    }
+
+    private static string Models_Tokenizer(int vocab) => ProvenanceGate.Models.SyntheticModel.CreateTokenizerJson(vocab);
+
+    private static void WriteSafetensors(string path, List<(string Name, long[] Shape)> tensors)
+    {
+        using var header = new MemoryStream();
+        using (var json = new Utf8JsonWriter(header))
+        {
+            json.WriteStartObject();
+            long offset = 0;
+            foreach (var (name, shape) in tensors)
+            {
+                var bytes = shape.Aggregate(1L, (a, b) => a * b) * 2;
+                json.WriteStartObject(name);
+                json.WriteString("dtype", "BF16");
+                json.WriteStartArray("shape");
+                foreach (var d in shape)
+                    json.WriteNumberValue(d);
+                json.WriteEndArray();
+                json.WriteStartArray("data_offsets");
+                json.WriteNumberValue(offset);
+                json.WriteNumberValue(offset + bytes);
+                json.WriteEndArray();
+                json.WriteEndObject();
+                offset += bytes;
+            }
+
+            json.WriteEndObject();
+        }
+
+        var headerBytes = header.ToArray().ToList();
+        while (headerBytes.Count % 8 != 0)
+            headerBytes.Add((byte)' ');
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        Span<byte> prefix = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)headerBytes.Count);
+        file.Write(prefix);
+        file.Write(headerBytes.ToArray());
+        var state = 0x9E3779B97F4A7C15UL;
+        var buffer = new byte[1 << 20];
+        foreach (var (name, shape) in tensors)
+        {
+            var remaining = shape.Aggregate(1L, (a, b) => a * b);
+            var isNorm = shape.Length == 1;
+            while (remaining > 0)
+            {
+                var count = (int)Math.Min(remaining, buffer.Length / 2);
+                for (var i = 0; i < count; i++)
+                {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    var uniform = ((state >> 40) / (float)(1 << 24)) - 0.5f;
+                    var value = isNorm ? 1 + (0.1f * uniform) : 0.04f * uniform;
+                    BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(i * 2), SafetensorsWriter.ToBFloat16(value));
+                }
+
+                file.Write(buffer, 0, count * 2);
+                remaining -= count;
+            }
+        }
+    }
+
+    /// <summary>Plain sequential read of every weight byte with the same chunk size the fingerprinter uses: the baseline.</summary>
+    public static TimeSpan PlainRead(string directory)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var buffer = new byte[Formats.Weights.TensorReader.ChunkBytes];
+        foreach (var file in Directory.EnumerateFiles(directory, "*.safetensors"))
+        {
+            using var handle = File.OpenHandle(file, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+            long offset = 0;
+            int read;
+            while ((read = RandomAccess.Read(handle, buffer, offset)) > 0)
+                offset += read;
+        }
+
+        return stopwatch.Elapsed;
+    }
+
+    public static long WeightBytes(string directory) => Directory.EnumerateFiles(directory, "*.safetensors").Sum(f => new FileInfo(f).Length);
+}
+
+/// <summary>Fingerprint throughput as a ratio to a plain read of the same bytes (page cache warm for both).</summary>
+internal sealed class FingerprintThroughputScenario : IBenchScenario
+{
+    public string Name => "fingerprint-throughput";
+
+    public void Run(BenchReport report, bool quick)
+    {
+        var model = BenchModel.Get(quick);
+        var bytes = BenchModel.WeightBytes(model);
+        // Warm-up: JIT and page cache, so both sides are measured steady-state.
+        Fingerprinter.FromModelDirectory(model);
+        var plain = BenchModel.PlainRead(model);
+        var stopwatch = Stopwatch.StartNew();
+        Fingerprinter.FromModelDirectory(model);
+        var fingerprint = stopwatch.Elapsed;
+        var plainAgain = BenchModel.PlainRead(model);
+        var baseline = plain < plainAgain ? plain : plainAgain;
+        report.Add(Name, "model size", bytes / 1e9, "GB", quick ? "(quick)" : ">= 1 GB", quick || bytes >= 1e9);
+        report.Add(Name, "plain read", bytes / 1e9 / baseline.TotalSeconds, "GB/s", "baseline", true);
+        report.Add(Name, "fingerprint", bytes / 1e9 / fingerprint.TotalSeconds, "GB/s", "-", true);
+        var ratio = baseline.TotalSeconds / fingerprint.TotalSeconds;
+        report.Add(Name, "throughput vs plain read", ratio, "x", ">= 0.7x", ratio >= 0.7);
+    }
+}
+
+/// <summary>Compare two models from their fingerprint files (read + compare), median of repetitions.</summary>
+internal sealed class FingerprintCompareScenario : IBenchScenario
+{
+    public string Name => "fingerprint-compare";
+
+    public void Run(BenchReport report, bool quick)
+    {
+        var model = BenchModel.Get(quick);
+        var fingerprint = Fingerprinter.FromModelDirectory(model);
+        var directory = Path.Combine(Path.GetTempPath(), $"pg-bench-fp-{Environment.ProcessId}");
+        Directory.CreateDirectory(directory);
+        try
+        {
+            var a = Path.Combine(directory, "a.fingerprint.json");
+            var b = Path.Combine(directory, "b.fingerprint.json");
+            FingerprintFile.Write(a, fingerprint);
+            // A derivative-like fingerprint: every vector jittered, no tensor shared, so every signal is computed.
+            FingerprintFile.Write(b, FingerprintJitter.Jitter(fingerprint, 1, 0.1f));
+            LineageComparison? result = null;
+            var time = Measure.Median(quick ? 5 : 21, () => result = LineageComparer.Compare(FingerprintFile.Read(a), FingerprintFile.Read(b)));
+            report.Add(Name, $"read 2 files ({new FileInfo(a).Length / 1024} KiB each) + compare ({result!.VerdictName})", time.TotalMilliseconds, "ms", "< 10 ms", time.TotalMilliseconds < 10);
+            var compareOnly = Measure.Median(quick ? 5 : 21, () => LineageComparer.Compare(fingerprint, FingerprintJitter.Cached));
+            report.Add(Name, "compare only (in memory)", compareOnly.TotalMilliseconds, "ms", "-", true);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}
+
+/// <summary>Scan one model against 10,000 fingerprints held as a precomputed index (plus the bundled catalogue).</summary>
+internal sealed class FingerprintScanScenario : IBenchScenario
+{
+    public string Name => "fingerprint-scan";
+
+    public void Run(BenchReport report, bool quick)
+    {
+        var model = BenchModel.Get(quick);
+        var fingerprint = Fingerprinter.FromModelDirectory(model);
+        const int count = 10_000;
+        var entries = Enumerable.Range(0, count).Select(i => FingerprintJitter.Jitter(fingerprint, i + 10, i == 4321 ? 0.1f : 3f, $"entry-{i}")).ToList();
+        var stopwatch = Stopwatch.StartNew();
+        var index = ScanIndex.Build(entries);
+        var build = stopwatch.Elapsed;
+        var catalogue = ReferenceCatalogue.LoadBundled();
+        IReadOnlyList<ScanMatch> matches = [];
+        var time = Measure.Median(quick ? 3 : 7, () => matches = Scanner.Scan(fingerprint, catalogue, index, 5));
+        report.Add(Name, "index build (10k fingerprints, once)", build.TotalMilliseconds, "ms", "-", true);
+        var found = matches.Count > 0 && matches[0].Name == "entry-4321";
+        report.Add(Name, $"scan over {count} fingerprints (top match {(found ? "correct" : "WRONG")})", time.TotalMilliseconds, "ms", "< 1000 ms", time.TotalMilliseconds < 1000 && found);
+    }
+}
+
+/// <summary>
+/// Peak anonymous memory while fingerprinting a model several times larger than the goal, in a child process:
+/// /proc/self/status RssAnon sampled every 5 ms on a background thread (absolute anonymous RSS, runtime included),
+/// plus VmHWM (peak total RSS) at the end.
+/// Weights are read with positioned reads, not mapped, so file pages never count as this process's memory.
+/// </summary>
+internal sealed class FingerprintMemoryScenario : IBenchScenario
+{
+    public string Name => "fingerprint-memory";
+
+    private const string ChildModelVariable = "PG_BENCH_MEMORY_CHILD_MODEL";
+    private const string ChildResultVariable = "PG_BENCH_MEMORY_CHILD_RESULT";
+
+    public void Run(BenchReport report, bool quick)
+    {
+        if (Environment.GetEnvironmentVariable(ChildModelVariable) is { Length: > 0 } childModel)
+        {
+            // Child mode: a fresh process, so nothing else this bench allocated counts.
+            File.WriteAllText(Environment.GetEnvironmentVariable(ChildResultVariable)!, MeasureInProcess(childModel));
+            return;
+        }
+
+        var model = BenchModel.Get(quick);
+        var resultFile = Path.GetTempFileName();
+        try
+        {
+            var host = Environment.ProcessPath!;
+            var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true };
+            if (Path.GetFileNameWithoutExtension(host) == "dotnet")
+                start.ArgumentList.Add(typeof(FingerprintMemoryScenario).Assembly.Location);
+            start.ArgumentList.Add(Name);
+            start.Environment[ChildModelVariable] = model;
+            start.Environment[ChildResultVariable] = resultFile;
+            using var child = Process.Start(start)!;
+            child.StandardOutput.ReadToEnd();
+            child.StandardError.ReadToEnd();
+            child.WaitForExit();
+            var parts = File.ReadAllText(resultFile).Split(' ');
+            var (before, peak, hwm) = (long.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture));
+            var size = BenchModel.WeightBytes(model);
+            report.Add(Name, $"child process peak RssAnon fingerprinting a {size / 1e9:0.00} GB model (runtime baseline {before / 1e6:0} MB; VmHWM {hwm / 1e6:0} MB)", peak / 1e6, "MB", "< 512 MB", peak < 512e6);
+        }
+        finally
+        {
+            File.Delete(resultFile);
+        }
+    }
+
+    private static string MeasureInProcess(string model)
+    {
+        var before = Status("RssAnon:");
+        long peak = before;
+        using var stop = new CancellationTokenSource();
+        var sampler = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                peak = Math.Max(peak, Status("RssAnon:"));
+                Thread.Sleep(5);
+            }
+        });
+        Fingerprinter.FromModelDirectory(model);
+        stop.Cancel();
+        sampler.Wait();
+        peak = Math.Max(peak, Status("RssAnon:"));
+        return string.Create(CultureInfo.InvariantCulture, $"{before} {peak} {Status("VmHWM:")}");
+    }
+
+    private static long Status(string field)
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith(field, StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        }
+
+        return 0;
+    }
+}
+
+/// <summary>Copies of a fingerprint with noise added to every vector: stand-ins for related or unrelated models.</summary>
+internal static class FingerprintJitter
+{
+    public static ModelFingerprint Cached { get; private set; } = null!;
+
+    public static ModelFingerprint Jitter(ModelFingerprint source, int seed, float noise, string? name = null)
+    {
+        var random = new Random(seed);
+        float[] J(float[] values)
+        {
+            var sd = values.Length == 0 ? 0 : (float)Math.Sqrt(values.Select(v => (double)v * v).Average());
+            return values.Select(v => v + (noise * sd * ((float)random.NextDouble() - 0.5f) * 3.4f)).ToArray();
+        }
+
+        var w = source.Weights!;
+        var result = source with
+        {
+            Name = name ?? source.Name + "-jittered",
+            Weights = w with
+            {
+                TensorHashes = w.TensorHashes.Select(h => h[..^1] + "x").ToArray(),
+                Layers = w.Layers.Select(l => l with { GramIn = J(l.GramIn), GramOut = J(l.GramOut), Norms = J(l.Norms), RowNormSpectrum = J(l.RowNormSpectrum) }).ToArray(),
+                Embedding = w.Embedding is null ? null : w.Embedding with { AnchorRows = J(w.Embedding.AnchorRows), AnchorCosines = J(w.Embedding.AnchorCosines) },
+                LmHead = w.LmHead is null ? null : w.LmHead with { AnchorRows = J(w.LmHead.AnchorRows), AnchorCosines = J(w.LmHead.AnchorCosines) },
+                FinalNorm = J(w.FinalNorm),
+            },
+        };
+        Cached = result;
+        return result;
+    }
+}

@@ -1,0 +1,118 @@
+using System.Text.Json;
+using ProvenanceGate.Fingerprinting;
+using ProvenanceGate.Models;
+
+namespace ProvenanceGate.Tests.Fingerprinting;
+
+public sealed class FingerprintCliTests
+{
+    private static string Model(string name) => RepoPaths.TestData("trained", "models", name);
+
+    [Test]
+    public void Fingerprint_file_round_trips_and_is_deterministic()
+    {
+        using var temp = new TempDirectory();
+        var first = temp.Combine("a.fingerprint.json");
+        var second = temp.Combine("b.fingerprint.json");
+        Assert.That(Cli.Run("fingerprint", "--no-cache", Model("dev-sharded"), "-o", first).ExitCode, Is.EqualTo(0));
+        Assert.That(Cli.Run("fingerprint", "--no-cache", Model("dev-sharded"), "-o", second).ExitCode, Is.EqualTo(0));
+        Assert.That(File.ReadAllBytes(first), Is.EqualTo(File.ReadAllBytes(second)));
+
+        var read = FingerprintFile.Read(first);
+        Assert.That(read.SchemaVersion, Is.EqualTo(ModelFingerprint.CurrentSchemaVersion));
+        Assert.That(read.Name, Is.EqualTo("dev-sharded"));
+        Assert.That(read.Files.Select(f => f.Path), Does.Contain("config.json").And.Contain("model-00001-of-00002.safetensors"));
+        Assert.That(read.Config!.ArchHash, Has.Length.EqualTo(64));
+        Assert.That(new FileInfo(first).Length, Is.LessThan(200_000));
+        var direct = Fingerprinter.FromModelDirectory(Model("dev-sharded"));
+        Assert.That(LineageComparer.Compare(read, direct).Score, Is.GreaterThan(0.99));
+    }
+
+    [Test]
+    public void Compare_exit_codes_follow_the_verdict()
+    {
+        using var temp = new TempDirectory();
+        var base_ = temp.Combine("base.fingerprint.json");
+        Cli.Run("fingerprint", "--no-cache", Model("dev-base"), "-o", base_);
+
+        var derived = Cli.Run("compare", "--no-cache", base_, Model("dev-permuted"));
+        Assert.That(derived.ExitCode, Is.EqualTo(0), derived.Stderr);
+        Assert.That(derived.Stdout, Does.Contain("derived"));
+
+        var independent = Cli.Run("compare", "--no-cache", base_, Model("dev-twin"), "--format", "json");
+        Assert.That(independent.ExitCode, Is.EqualTo(1));
+        Assert.That(independent.Stderr, Does.Contain("PG3008"));
+        using var json = JsonDocument.Parse(independent.Stdout);
+        Assert.That(json.RootElement.GetProperty("verdict").GetString(), Is.EqualTo("independent"));
+        Assert.That(json.RootElement.GetProperty("signals").EnumerateArray().Select(s => s.GetProperty("name").GetString()), Does.Contain("residual-gram"));
+    }
+
+    [Test]
+    public void Metadata_only_model_is_insufficient_evidence_exit_1()
+    {
+        using var temp = new TempDirectory();
+        File.Copy(Path.Combine(Model("dev-base"), "config.json"), temp.Combine("config.json"));
+        File.Copy(Path.Combine(Model("dev-base"), "tokenizer.json"), temp.Combine("tokenizer.json"));
+        var result = Cli.Run("compare", "--no-cache", temp.Path, Model("dev-base"));
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Stdout, Does.Contain("insufficient-evidence"));
+        Assert.That(result.Stderr, Does.Contain("PG3009"));
+    }
+
+    [Test]
+    public void Scan_ranks_weight_matches_from_the_db_above_catalogue_look_alikes()
+    {
+        using var temp = new TempDirectory();
+        var db = temp.Combine("db");
+        Directory.CreateDirectory(db);
+        foreach (var name in new[] { "dev-base", "dev-twin", "dev-neox" })
+            Assert.That(Cli.Run("fingerprint", "--no-cache", Model(name), "-o", Path.Combine(db, name + ".fingerprint.json")).ExitCode, Is.EqualTo(0));
+
+        var result = Cli.Run("scan", "--no-cache", Model("dev-permuted"), "--db", db, "--format", "json");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Stderr);
+        using var json = JsonDocument.Parse(result.Stdout);
+        var matches = json.RootElement.GetProperty("matches").EnumerateArray().ToList();
+        Assert.That(matches, Has.Count.EqualTo(1));
+        Assert.That(matches[0].GetProperty("name").GetString(), Is.EqualTo("dev-base"));
+        Assert.That(matches[0].GetProperty("kind").GetString(), Is.EqualTo("derived"));
+    }
+
+    [Test]
+    public void Scan_identifies_a_catalogued_architecture_from_metadata()
+    {
+        var catalogue = ReferenceCatalogue.LoadBundled();
+        var entry = catalogue.Entries.First(e => e.ModelId == "Llama-3.2-1B");
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.Combine("config.json"), JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["model_type"] = entry.ModelType, ["architectures"] = entry.Architectures, ["hidden_size"] = entry.HiddenSize,
+            ["num_hidden_layers"] = entry.Layers, ["num_attention_heads"] = entry.AttentionHeads, ["num_key_value_heads"] = entry.KeyValueHeads,
+            ["intermediate_size"] = entry.IntermediateSize, ["vocab_size"] = entry.VocabSize, ["max_position_embeddings"] = entry.MaxPositionEmbeddings,
+        }));
+        var result = Cli.Run("scan", "--no-cache", temp.Path, "--top", "3");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Stderr);
+        Assert.That(result.Stdout, Does.Contain("same-architecture").And.Contain("Llama-3.2-1B").And.Contain("metadata only"));
+    }
+
+    [Test]
+    public void Cache_reuses_entries_and_ignores_corrupt_ones()
+    {
+        using var temp = new TempDirectory();
+        var model = temp.Combine("model");
+        SyntheticModel.WriteDirectory(model, new SyntheticModelSpec(), SyntheticModel.CreateTensors(new SyntheticModelSpec()));
+        var cache = new FingerprintCache(temp.Combine("cache"));
+        var first = cache.GetOrCompute(model);
+        var entry = Directory.GetFiles(cache.Directory).Single();
+        Assert.That(Path.GetFileName(entry), Is.EqualTo(FingerprintCache.Key(model) + FingerprintFile.Extension));
+
+        File.WriteAllText(entry, "{ corrupt");
+        var second = cache.GetOrCompute(model);
+        Assert.That(second.Weights!.TensorHashes, Is.EqualTo(first.Weights!.TensorHashes));
+        Assert.That(FingerprintFile.Read(entry).Name, Is.EqualTo("model"), "the corrupt entry was replaced");
+
+        // A changed weight file changes the key.
+        var keyBefore = FingerprintCache.Key(model);
+        File.SetLastWriteTimeUtc(Path.Combine(model, "model.safetensors"), DateTime.UtcNow.AddMinutes(5));
+        Assert.That(FingerprintCache.Key(model), Is.Not.EqualTo(keyBefore));
+    }
+}
