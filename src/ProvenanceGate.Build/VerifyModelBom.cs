@@ -79,7 +79,8 @@ public sealed class VerifyModelBom : Microsoft.Build.Utilities.Task
         {
             if (report.Passed)
             {
-                File.Delete(RejectedBomPath);
+                if (File.Exists(RejectedBomPath))
+                    File.Delete(RejectedBomPath);
             }
             else
             {
