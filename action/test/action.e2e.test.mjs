@@ -2,7 +2,7 @@
 // installs the real ProvenanceGate.Tool from a local feed (the tool-source input), and verify runs for real.
 // The feed comes from PROVENANCEGATE_TOOL_FEED (the NUnit wrapper packs this build), or is packed here.
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -15,8 +15,6 @@ let feed;
 let version;
 let env;
 let tool;
-// TEMPORARY, until the verify verb (issue 5) is merged: the gate cases need it; every other case runs anyway.
-let hasVerify = false;
 
 before(() => {
   feed = process.env.PROVENANCEGATE_TOOL_FEED;
@@ -44,14 +42,8 @@ before(() => {
     stdio: "pipe",
   });
   tool = join(toolDir, process.platform === "win32" ? "dotnet-provenance.exe" : "dotnet-provenance");
-  hasVerify = /^\s+verify\s/m.test(spawnSync(tool, ["--help"], { encoding: "utf8" }).stdout);
 });
 
-const needsVerify = (t) => {
-  if (hasVerify) return false;
-  t.skip("this build of the tool has no verify verb yet");
-  return true;
-};
 
 /**
  * A workspace as a repository would have it: the sample fine-tune, its BOM from `bom`, a cosign key pair from
@@ -159,8 +151,7 @@ test("no comment without comment-on-pr, nor outside a pull request", () => {
 });
 
 
-test("a signed, untouched model passes: outputs, summary with the lineage graph, SARIF, no error annotation, PR comment", async (t) => {
-  if (needsVerify(t)) return;
+test("a signed, untouched model passes: outputs, summary with the lineage graph, SARIF, no error annotation, PR comment", async () => {
   const workspace = signedWorkspace();
   const run = runAction({
     inputs: { ...gateInputs(), "comment-on-pr": "true" },
@@ -196,8 +187,7 @@ test("a signed, untouched model passes: outputs, summary with the lineage graph,
   assert.match(comments[0].body, /^<!-- provenancegate -->\n[\s\S]*PASS/);
 });
 
-test("a tampered weight file fails the gate: PG annotations on the BOM, FAIL summary, SARIF results, failed step", (t) => {
-  if (needsVerify(t)) return;
+test("a tampered weight file fails the gate: PG annotations on the BOM, FAIL summary, SARIF results, failed step", () => {
   const workspace = signedWorkspace();
   const weights = join(workspace, "model", "model.safetensors");
   const bytes = readFileSync(weights);

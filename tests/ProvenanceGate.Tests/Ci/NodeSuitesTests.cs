@@ -4,8 +4,8 @@ namespace ProvenanceGate.Tests.Ci;
 
 /// <summary>
 /// Runs the GitHub Action's and the Azure task's node test files, one NUnit test each, so the README's
-/// <c>dotnet test ProvenanceGate.sln</c> covers them. The Action's end-to-end suite gets the real tool, packed
-/// from this build into a temp feed, through PROVENANCEGATE_TOOL_FEED.
+/// <c>dotnet test ProvenanceGate.sln</c> covers them. The end-to-end suites (*.e2e.test.*) get the real tool,
+/// packed from this build into a temp feed, through PROVENANCEGATE_TOOL_FEED.
 /// </summary>
 [NonParallelizable]
 public sealed class NodeSuitesTests
@@ -19,6 +19,7 @@ public sealed class NodeSuitesTests
         "action/test/action.e2e.test.mjs",
         "azure-pipelines-task/test/definition.test.js",
         "azure-pipelines-task/test/task.test.js",
+        "azure-pipelines-task/test/task.e2e.test.js",
     ];
 
     // What each package's tests need from `npm ci` (.ci/install-deps.sh runs it in every folder with a lock file).
@@ -41,7 +42,7 @@ public sealed class NodeSuitesTests
         RequireOrIgnore(Directory.Exists(RepoPaths.InRepo(NodeModules[package].Split('/'))), $"{NodeModules[package]} is missing: run npm ci in {package} (.ci/install-deps.sh)");
 
         var environment = new Dictionary<string, string>();
-        if (suite.EndsWith(".e2e.test.mjs", StringComparison.Ordinal))
+        if (suite.Contains(".e2e.test.", StringComparison.Ordinal))
             environment["PROVENANCEGATE_TOOL_FEED"] = ToolFeed.Value;
 
         var (exitCode, output) = Run(FindNode()!, ["--test", RepoPaths.InRepo(suite.Split('/'))], RepoPaths.InRepo(package), environment, TimeSpan.FromMinutes(8));
