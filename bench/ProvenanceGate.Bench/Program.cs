@@ -7,6 +7,7 @@ var selected = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).To
 IBenchScenario[] scenarios =
 [
     // BOM
+    new BomHashingScenario(),
 
     // fingerprinting
     new FingerprintThroughputScenario(),
@@ -15,8 +16,10 @@ IBenchScenario[] scenarios =
     new FingerprintMemoryScenario(),
 
     // verify gate
+    new VerifyGateScenario(),
 
     // MSBuild
+    new MSBuildIncrementalScenario(),
 ];
 
 var report = new BenchReport();

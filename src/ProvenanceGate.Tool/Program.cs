@@ -1,3 +1,4 @@
 using ProvenanceGate.Tool.Cli;
 
-return ProvenanceCli.Run(args, Console.Out, Console.Error);
+// CI detection happens here, at the process boundary, so in-process tests never emit annotations by accident.
+return ProvenanceCli.Run(args, Console.Out, Console.Error, CiAnnotations.Detect(Environment.GetEnvironmentVariable));

@@ -66,13 +66,50 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor CatalogueMalformed = new("PG3010", "Malformed reference catalogue", ExitCodes.InputError);
 
     // ---- PG4xxx: the verify gate ----------------------------------------------------------------
-    // (issue 5 adds its codes here)
+    public static readonly DiagnosticDescriptor GateBomUnreadable = new("PG4001", "BOM is not readable JSON", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor GatePolicyInvalid = new("PG4002", "Invalid policy file", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor GateReportSpecInvalid = new("PG4003", "Invalid report request", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor GateSchemaInvalid = new("PG4010", "BOM fails CycloneDX schema or integrity validation", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateSignatureMissing = new("PG4020", "BOM is not signed", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateSignatureInvalid = new("PG4021", "BOM signature does not verify with a trusted key", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateAttestationSubjectMismatch = new("PG4022", "Attestation subjects do not match the model files", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateNoTrustedKey = new("PG4023", "No trusted key to verify the signature with", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateFileMissing = new("PG4030", "File listed in the BOM is missing", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateDigestMismatch = new("PG4031", "File digest does not match the BOM", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateFileUnlisted = new("PG4032", "File in the model directory is not listed in the BOM", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GatePathEscapes = new("PG4033", "File path escapes the model directory", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateFileHashMissing = new("PG4034", "File listed in the BOM has no SHA-256 digest", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateRequiredFieldMissing = new("PG4040", "Required BOM field is missing", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateLicenseInvalid = new("PG4050", "Licence is not a valid SPDX id or expression", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateLicenseDenied = new("PG4051", "Licence is denied by policy", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateLicenseNotAllowed = new("PG4052", "Licence is not on the policy allow list", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateLicenseInheritance = new("PG4053", "Licence drops obligations of the base model licence", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateApprovalMissing = new("PG4060", "Required approval is missing", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateReviewOverdue = new("PG4061", "Review-by date has passed", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateExceptionExpired = new("PG4062", "Policy exception has expired", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateLineageNotDerived = new("PG4070", "Weights do not derive from the declared base model", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateLineageIdentical = new("PG4071", "Weights are identical to the declared base model", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateLineageCloserBase = new("PG4072", "A closer undeclared base model was found", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateLineageUnchecked = new("PG4073", "Lineage could not be checked", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GatePickleCodeImport = new("PG4080", "Pickle file imports code", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GatePickleFormat = new("PG4081", "Weights use an unsafe pickle-based format", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GatePickleUnknownGlobal = new("PG4082", "Pickle file imports a global not on the allow list", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GatePickleMalformed = new("PG4083", "Pickle file cannot be inspected", ExitCodes.GateFailed);
 
     // ---- PG5xxx: MSBuild integration ------------------------------------------------------------
-    // (issue 6 adds its codes here)
+    public static readonly DiagnosticDescriptor AssetsFileInvalid = new("PG5001", "Project assets file missing or malformed", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor AssetsFrameworkNotFound = new("PG5002", "Target framework not in the project assets file", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor NuspecUnreadable = new("PG5003", "Package .nuspec could not be read", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor ModelItemInvalid = new("PG5004", "Invalid ProvenanceModel item", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor PropertyInvalid = new("PG5005", "Invalid ProvenanceGate property", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor UnsupportedMSBuild = new("PG5006", "Unsupported MSBuild host", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor SeveralModelsNotFingerprinted = new("PG5007", "Several models: digests and lineage not checked in the build", ExitCodes.GateFailed);
 
     // ---- PG6xxx: CI integrations ----------------------------------------------------------------
-    // (issue 7 adds its codes here)
+    // Raised by the GitHub Action and the Azure Pipelines task (JavaScript), catalogued here so they read like the CLI's.
+    public static readonly DiagnosticDescriptor CiInputInvalid = new("PG6001", "Invalid CI wrapper input", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor CiToolUnavailable = new("PG6002", "ProvenanceGate tool could not be installed or started", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor CiReportUnusable = new("PG6003", "Verify report missing or unreadable", ExitCodes.InputError);
 
     /// <summary>Every descriptor above, in code order.</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = typeof(Diagnostics)

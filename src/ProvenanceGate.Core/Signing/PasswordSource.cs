@@ -29,6 +29,13 @@ public sealed class PasswordSource
     public static PasswordSource FromConsole(TextWriter prompts) =>
         new(Environment.GetEnvironmentVariable, !Console.IsInputRedirected, Console.In, prompt => ReadHiddenFromConsole(prompts, prompt));
 
+    /// <summary>
+    /// For hosts that can neither prompt nor own stdin (MSBuild tasks): COSIGN_PASSWORD or a PG2003 error.
+    /// </summary>
+    public static PasswordSource EnvironmentOnly() =>
+        new(Environment.GetEnvironmentVariable, stdinIsTerminal: true, TextReader.Null, _ =>
+            throw Diagnostics.Diagnostics.PasswordUnavailable.Exception($"{EnvironmentVariable} is not set and there is no terminal to ask for the key's password"));
+
     /// <summary>The password that unlocks an existing key.</summary>
     public string ForExistingKey()
     {
@@ -61,7 +68,16 @@ public sealed class PasswordSource
         var password = new StringBuilder();
         while (true)
         {
-            var key = Console.ReadKey(intercept: true);
+            ConsoleKeyInfo key;
+            try
+            {
+                key = Console.ReadKey(intercept: true);
+            }
+            catch (InvalidOperationException)
+            {
+                throw Diagnostics.Diagnostics.PasswordUnavailable.Exception($"cannot read a password from the terminal; set {EnvironmentVariable}");
+            }
+
             if (key.Key == ConsoleKey.Enter)
                 break;
             if (key.Key == ConsoleKey.Backspace)

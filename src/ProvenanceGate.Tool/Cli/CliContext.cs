@@ -11,7 +11,8 @@ internal sealed class CliContext
         ParseResult = parseResult;
         Out = parseResult.InvocationConfiguration.Output;
         Error = parseResult.InvocationConfiguration.Error;
-        Reporter = new DiagnosticReporter(Error);
+        var annotations = (parseResult.RootCommandResult.Command as ProvenanceRootCommand)?.Annotations ?? new CiAnnotations(CiPlatform.None);
+        Reporter = new DiagnosticReporter(Error, annotations);
     }
 
     public ParseResult ParseResult { get; }
@@ -30,9 +31,14 @@ internal sealed class CliContext
     public void Report(Diagnostic diagnostic) => Reporter.Report(diagnostic);
 }
 
-/// <summary>Writes canonical "file(line,col): error PGxxxx: message" lines to stderr.</summary>
-internal sealed class DiagnosticReporter(TextWriter error)
+/// <summary>
+/// Writes canonical "file(line,col): error PGxxxx: message" lines to stderr, each followed by its CI annotation
+/// when running in GitHub Actions or Azure Pipelines (see <see cref="CiAnnotations"/>).
+/// </summary>
+internal sealed class DiagnosticReporter(TextWriter error, CiAnnotations? ciAnnotations = null)
 {
+    private readonly CiAnnotations _annotations = ciAnnotations ?? new(CiPlatform.None);
+
     public int ErrorCount { get; private set; }
 
     public int WarningCount { get; private set; }
@@ -43,7 +49,16 @@ internal sealed class DiagnosticReporter(TextWriter error)
             ErrorCount++;
         else if (diagnostic.Severity == DiagnosticSeverity.Warning)
             WarningCount++;
-        error.WriteLine(diagnostic.ToString());
+        error.WriteLine(_annotations.Neutralize(diagnostic.ToString()));
+        if (_annotations.Annotate(diagnostic) is { } annotation)
+            error.WriteLine(annotation);
+    }
+
+    /// <summary>Called once when the command ends: says how many annotations the runner's limit held back.</summary>
+    public void Complete()
+    {
+        if (_annotations.SuppressedSummary() is { } summary)
+            error.WriteLine(summary);
     }
 }
 
@@ -78,6 +93,10 @@ internal static class CommandExtensions
                 if (Environment.GetEnvironmentVariable("PROVENANCEGATE_DEBUG") == "1")
                     context.Error.WriteLine(ex.ToString());
                 return ExitCodes.InputError;
+            }
+            finally
+            {
+                context.Reporter.Complete();
             }
         });
     }

@@ -38,4 +38,24 @@ public sealed class PasswordSourceTests
         Assert.That(mismatch!.Diagnostic.Code, Is.EqualTo("PG2003"));
         Assert.That(mismatch.Message, Does.Not.Contain("first-Xq9").And.Not.Contain("second-Zk4"));
     }
+
+    [Test]
+    [NonParallelizable]
+    public void Environment_only_source_never_prompts_and_says_what_to_set()
+    {
+        var saved = Environment.GetEnvironmentVariable(PasswordSource.EnvironmentVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(PasswordSource.EnvironmentVariable, null);
+            var missing = Assert.Throws<ProvenanceException>(() => PasswordSource.EnvironmentOnly().ForExistingKey());
+            Assert.That(missing!.Diagnostic.Code, Is.EqualTo("PG2003"));
+            Assert.That(missing.Message, Does.Contain("COSIGN_PASSWORD"));
+            Environment.SetEnvironmentVariable(PasswordSource.EnvironmentVariable, "from-env");
+            Assert.That(PasswordSource.EnvironmentOnly().ForExistingKey(), Is.EqualTo("from-env"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(PasswordSource.EnvironmentVariable, saved);
+        }
+    }
 }

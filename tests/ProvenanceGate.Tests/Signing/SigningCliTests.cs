@@ -92,20 +92,6 @@ public sealed class SigningCliTests : IDisposable
     }
 
     [Test]
-    public void Keygen_accepts_an_empty_password_when_COSIGN_PASSWORD_is_set_but_empty()
-    {
-        using var temp = new TempDirectory();
-        Environment.SetEnvironmentVariable(PasswordSource.EnvironmentVariable, "");
-        // .NET treats "" as unset on some platforms; the Core rule is tested in PasswordSourceTests, this is the key format.
-        var (privatePem, publicPem) = CosignKeyPair.Generate("");
-        File.WriteAllText(temp.Combine("empty.key"), privatePem);
-        using var key = PrivateKeyLoader.Load(temp.Combine("empty.key"), () => "");
-        Assert.That(TrustedKey.FromEcdsa("k", key).ToPem(), Is.EqualTo(publicPem));
-        var wrong = Assert.Throws<Diagnostics.ProvenanceException>(() => PrivateKeyLoader.Load(temp.Combine("empty.key"), () => "x"));
-        Assert.That(wrong!.Diagnostic.Code, Is.EqualTo("PG2002"));
-    }
-
-    [Test]
     public void Sign_prints_base64_signature_and_the_cosign_command_and_verifies()
     {
         var result = Cli.Run("sign", _model, "--key", _key);

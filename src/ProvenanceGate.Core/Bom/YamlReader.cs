@@ -22,7 +22,12 @@ internal sealed class YamlReader(string file, Diagnostics.DiagnosticDescriptor i
         }
         catch (YamlException ex)
         {
-            throw invalid.Exception($"{file}: not valid YAML/JSON: {ex.Message}", file, (int)ex.Start.Line);
+            throw invalid.Exception($"{file}: not valid YAML/JSON: {ex.Message}", file, ex.Start.Line > 0 ? (int)ex.Start.Line : null, inner: ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // YamlDotNet reports some structural errors (e.g. an unclosed flow sequence) this way.
+            throw invalid.Exception($"{file}: not valid YAML/JSON: {ex.Message}", file, inner: ex);
         }
     }
 

@@ -1,0 +1,66 @@
+using Microsoft.Build.Framework;
+
+namespace ProvenanceGate.Build;
+
+/// <summary>
+/// One <c>&lt;ProvenanceModel Include="models/my-model" Name=".." Version=".." BaseModel=".." License=".." Declaration=".." BaseFingerprint=".." /&gt;</c>
+/// item, with its paths made absolute against the project directory. Empty metadata means "take it from the model directory".
+/// </summary>
+internal sealed record ModelItem(
+    string Directory,
+    string? Name,
+    string? Version,
+    string? BaseModel,
+    string? License,
+    string? Declaration,
+    string? BaseFingerprint)
+{
+    public const string DefaultDeclarationFileName = "provenance.yaml";
+
+    public static IReadOnlyList<ModelItem> FromItems(IEnumerable<ITaskItem> items, string projectDirectory)
+    {
+        var models = new List<ModelItem>();
+        foreach (var item in items)
+        {
+            var directory = Path.GetFullPath(item.ItemSpec, projectDirectory);
+            if (!System.IO.Directory.Exists(directory))
+                throw Diagnostics.Diagnostics.ModelItemInvalid.Exception(
+                    $"ProvenanceModel '{item.ItemSpec}': the model directory '{directory}' does not exist", directory);
+
+            directory = directory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+            var model = new ModelItem(
+                directory,
+                Metadata(item, "Name"),
+                Metadata(item, "Version"),
+                Metadata(item, "BaseModel"),
+                Metadata(item, "License"),
+                ExistingFile(item, "Declaration", projectDirectory) ?? DefaultDeclaration(directory),
+                ExistingFile(item, "BaseFingerprint", projectDirectory));
+            if (models.Any(m => string.Equals(m.Directory, model.Directory, StringComparison.Ordinal)))
+                throw Diagnostics.Diagnostics.ModelItemInvalid.Exception($"ProvenanceModel '{item.ItemSpec}' is declared twice", directory);
+            models.Add(model);
+        }
+
+        return models;
+    }
+
+    /// <summary>Without Declaration metadata, the model directory's own provenance.yaml (the usual place) is read.</summary>
+    private static string? DefaultDeclaration(string directory)
+    {
+        var path = Path.Combine(directory, DefaultDeclarationFileName);
+        return File.Exists(path) ? path : null;
+    }
+
+    private static string? Metadata(ITaskItem item, string name) =>
+        item.GetMetadata(name) is { Length: > 0 } value ? value.Trim() : null;
+
+    private static string? ExistingFile(ITaskItem item, string name, string projectDirectory)
+    {
+        if (Metadata(item, name) is not { } value)
+            return null;
+        var path = Path.GetFullPath(value, projectDirectory);
+        if (!File.Exists(path))
+            throw Diagnostics.Diagnostics.ModelItemInvalid.Exception($"ProvenanceModel '{item.ItemSpec}': {name} file '{path}' does not exist", path);
+        return path;
+    }
+}

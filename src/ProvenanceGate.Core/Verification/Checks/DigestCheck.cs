@@ -1,0 +1,233 @@
+using System.Text.Json.Nodes;
+using ProvenanceGate.Diagnostics;
+using ProvenanceGate.Verification.Pickle;
+
+namespace ProvenanceGate.Verification.Checks;
+
+/// <summary>A file the BOM lists: a <c>file</c> component, its path relative to the model directory and its SHA-256.</summary>
+internal sealed record ListedFile(BomComponent Component, string Path, string? Sha256, string JsonPath);
+
+/// <summary>
+/// Every listed file exists under --model-dir and hashes to its recorded SHA-256; every file in the directory is listed;
+/// no path escapes the directory (no '..', no absolute path, no symlink pointing out).
+/// </summary>
+internal static class DigestCheck
+{
+    /// <summary>Weight formats: an unlisted one beside the signed files is what this check exists to catch.</summary>
+    public static IReadOnlySet<string> WeightExtensions { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ".safetensors", ".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".gguf", ".ggml", ".onnx", ".h5", ".keras", ".msgpack",
+        ".npz", ".npy", ".pb", ".tflite", ".joblib", ".mlmodel", ".engine", ".plan",
+    };
+
+    public const string PathProperty = "provenancegate:path";
+
+    public static IEnumerable<ListedFile> ListedFiles(BomDocument bom)
+    {
+        foreach (var component in bom.Components.Where(c => c.IsFile))
+        {
+            var path = component.Property(PathProperty) ?? component.Name;
+            string? sha256 = null;
+            if (component.Node["hashes"] is JsonArray hashes)
+            {
+                sha256 = hashes.OfType<JsonObject>()
+                    .Where(h => BomDocument.Text(h["alg"]) == "SHA-256")
+                    .Select(h => BomDocument.Text(h["content"]))
+                    .FirstOrDefault();
+            }
+
+            yield return new ListedFile(component, path.Replace('\\', '/'), sha256, component.JsonPath);
+        }
+    }
+
+    public static void Run(GateContext context)
+    {
+        var check = CheckIds.Digests;
+        var policy = context.Policy.Digests;
+        var listed = ListedFiles(context.Bom).ToList();
+        if (!policy.Enabled)
+        {
+            context.Skip(check, $"disabled by policy '{context.Policy.Name}'");
+            return;
+        }
+
+        // Path safety does not need the directory: a BOM that names '../x' is wrong wherever it is checked.
+        var safe = new List<ListedFile>();
+        foreach (var file in listed)
+        {
+            if (UnsafePathReason(file.Path) is { } reason)
+                context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GatePathEscapes, file.JsonPath, $"file path '{file.Path}' {reason}", file.Component.Id);
+            else
+                safe.Add(file);
+        }
+
+        if (context.Options.ModelDirectory is not { } modelDirectory)
+        {
+            context.Skip(check, listed.Count == 0 ? "the BOM lists no files and no --model-dir was given" : $"no --model-dir given: {listed.Count} listed file(s) not hashed");
+            return;
+        }
+
+        var root = Path.GetFullPath(modelDirectory);
+        var toHash = new List<(ListedFile File, string FullPath)>();
+        foreach (var file in safe)
+        {
+            var fullPath = Path.GetFullPath(Path.Combine(root, file.Path));
+            if (!File.Exists(fullPath))
+            {
+                context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateFileMissing, file.JsonPath,
+                    $"'{file.Path}' is listed in the BOM but missing from '{modelDirectory}'", file.Component.Id);
+                continue;
+            }
+
+            if (ResolvesOutside(root, fullPath) is { } target)
+            {
+                context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GatePathEscapes, file.JsonPath,
+                    $"'{file.Path}' is a symbolic link to '{target}', outside '{modelDirectory}'", file.Component.Id);
+                continue;
+            }
+
+            if (file.Sha256 is null)
+            {
+                context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateFileHashMissing, file.JsonPath,
+                    $"'{file.Path}' has no SHA-256 hash in the BOM, so its content is not pinned", file.Component.Id);
+                continue;
+            }
+
+            toHash.Add((file, fullPath));
+        }
+
+        var digests = ExternalApis.Sha256Files(toHash.Select(f => f.FullPath).Distinct(StringComparer.Ordinal).ToList());
+        foreach (var (file, fullPath) in toHash)
+        {
+            var actual = digests[fullPath];
+            if (!string.Equals(actual, file.Sha256, StringComparison.OrdinalIgnoreCase))
+                context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateDigestMismatch, file.JsonPath + "/hashes",
+                    $"'{file.Path}' has sha256 {actual}, the BOM records {file.Sha256}: the file was changed after the BOM was made", file.Component.Id);
+        }
+
+        // Files present but not listed.
+        var listedPaths = listed.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+        var ignored = IgnoredOutputs(context, root);
+        var present = Walk(root, root).ToList();
+        context.ModelDirectoryFiles = present.Select(p => p.Relative).ToList();
+        foreach (var (relative, isLink) in present)
+        {
+            if (listedPaths.Contains(relative) || ignored.Contains(relative) || IsIgnoredByPolicy(relative, policy.Ignore) || IsBomFile(relative))
+                continue;
+            if (isLink && ResolvesOutside(root, Path.Combine(root, relative)) is { } target)
+            {
+                context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GatePathEscapes, "",
+                    $"'{relative}' in '{modelDirectory}' is a symbolic link to '{target}', outside the model directory");
+                continue;
+            }
+
+            var isWeight = WeightExtensions.Contains(Path.GetExtension(relative));
+            var severity = GatePolicy(isWeight ? policy.UnlistedWeights : policy.UnlistedOtherFiles);
+            context.Add(check, severity, Diagnostics.Diagnostics.GateFileUnlisted, "/components",
+                isWeight
+                    ? $"weight file '{relative}' is in '{modelDirectory}' but not in the BOM: it is not covered by the signature"
+                    : $"'{relative}' is in '{modelDirectory}' but not in the BOM");
+        }
+
+        context.Note(check, $"{toHash.Count} file(s) hashed, all match; no unlisted files");
+    }
+
+    private static DiagnosticSeverity? GatePolicy(ProvenanceGate.Verification.Policy.PolicyAction action) =>
+        ProvenanceGate.Verification.Policy.GatePolicy.SeverityOf(action);
+
+    /// <summary>Why a BOM path is unsafe, or null: relative, forward slashes, no '.' or '..' segments.</summary>
+    public static string? UnsafePathReason(string path)
+    {
+        if (path.Length == 0)
+            return "is empty";
+        if (path.StartsWith('/') || path.Contains(':', StringComparison.Ordinal) || Path.IsPathRooted(path))
+            return "is absolute; BOM paths are relative to the model directory";
+        if (path.Split('/').Any(segment => segment is ".." or "." or ""))
+            return "has '.', '..' or empty segments and could escape the model directory";
+        if (path.Contains('\0', StringComparison.Ordinal))
+            return "contains a NUL character";
+        return null;
+    }
+
+    /// <summary>The final target when <paramref name="fullPath"/> (or a directory on its way) resolves outside <paramref name="root"/>.</summary>
+    private static string? ResolvesOutside(string root, string fullPath)
+    {
+        var current = root;
+        foreach (var segment in Path.GetRelativePath(root, fullPath).Split(Path.DirectorySeparatorChar))
+        {
+            current = Path.Combine(current, segment);
+            FileSystemInfo info = Directory.Exists(current) ? new DirectoryInfo(current) : new FileInfo(current);
+            if (info.LinkTarget is null)
+                continue;
+            var target = info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? Path.GetFullPath(info.LinkTarget, Path.GetDirectoryName(current)!);
+            if (!IsInside(root, target))
+                return target;
+        }
+
+        return null;
+    }
+
+    private static bool IsInside(string root, string path)
+    {
+        var rootWithSeparator = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
+        return path.StartsWith(rootWithSeparator, StringComparison.Ordinal) || path == root;
+    }
+
+    /// <summary>Every file under the directory, relative with '/', without descending into symbolic links to directories.</summary>
+    private static IEnumerable<(string Relative, bool IsLink)> Walk(string root, string directory)
+    {
+        foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos().OrderBy(e => e.Name, StringComparer.Ordinal))
+        {
+            var relative = Path.GetRelativePath(root, entry.FullName).Replace('\\', '/');
+            if (entry.LinkTarget is not null)
+            {
+                yield return (relative, true);
+                continue;
+            }
+
+            if (entry is DirectoryInfo)
+            {
+                foreach (var item in Walk(root, entry.FullName))
+                    yield return item;
+            }
+            else
+            {
+                yield return (relative, false);
+            }
+        }
+    }
+
+    private static HashSet<string> IgnoredOutputs(GateContext context, string root)
+    {
+        // The BOM, its signature and bundle may sit in the model directory: they describe the files, they are not among them.
+        var ignored = new HashSet<string>(StringComparer.Ordinal);
+        // The provenance declaration the BOM was generated from describes the model; the generator leaves it out too.
+        foreach (var model in context.Bom.Models)
+        {
+            if (model.Property("provenancegate:declaration") is { Length: > 0 } declaration && UnsafePathReason(declaration) is null)
+                ignored.Add(declaration);
+        }
+
+
+        foreach (var path in new[] { context.Options.BomPath, context.Options.SignaturePath, context.Options.BundlePath }.OfType<string>())
+        {
+            var full = Path.GetFullPath(path);
+            if (IsInside(root, full))
+                ignored.Add(Path.GetRelativePath(root, full).Replace('\\', '/'));
+        }
+
+        return ignored;
+    }
+
+    /// <summary>BOMs beside the model are documents about it, not part of it (the generator skips them the same way).</summary>
+    private static bool IsBomFile(string relative) =>
+        relative.EndsWith(".cdx.json", StringComparison.OrdinalIgnoreCase) || relative.EndsWith(".bom.json", StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsIgnoredByPolicy(string relative, IReadOnlyList<string> patterns) => patterns.Any(pattern =>
+        pattern.EndsWith('/')
+            ? relative.StartsWith(pattern, StringComparison.Ordinal) || relative.Contains("/" + pattern, StringComparison.Ordinal)
+            : relative == pattern || relative.EndsWith("/" + pattern, StringComparison.Ordinal));
+
+    /// <summary>Pickle-format files among the listed ones (for the serialization check).</summary>
+    public static IEnumerable<ListedFile> ListedPickles(BomDocument bom) => ListedFiles(bom).Where(f => PickleScanner.IsPickleFormat(f.Path));
+}

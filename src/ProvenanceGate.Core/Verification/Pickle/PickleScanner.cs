@@ -1,0 +1,451 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Text;
+
+namespace ProvenanceGate.Verification.Pickle;
+
+/// <summary>How dangerous an imported global is.</summary>
+public enum GlobalKind
+{
+    /// <summary>Tensor rebuild helpers and plain containers: the format is unsafe, this content is not.</summary>
+    KnownData,
+
+    /// <summary>Imports code that can run commands, touch files or the network, or import more code.</summary>
+    Code,
+
+    /// <summary>Neither: an arbitrary class or function the loader would call.</summary>
+    Unknown,
+}
+
+public sealed record PickleGlobal(string Module, string Name, GlobalKind Kind, string Entry, long Offset)
+{
+    public string FullName => Module + "." + Name;
+}
+
+/// <summary>What one file contains: every global its pickles import, or why it could not be read.</summary>
+public sealed record PickleScanResult(string Path, bool IsZip, IReadOnlyList<PickleGlobal> Globals, string? Error)
+{
+    public IEnumerable<PickleGlobal> CodeImports => Globals.Where(g => g.Kind == GlobalKind.Code);
+
+    public IEnumerable<PickleGlobal> UnknownGlobals => Globals.Where(g => g.Kind == GlobalKind.Unknown);
+}
+
+/// <summary>
+/// Inspects pickle streams (protocols 0-5) without unpickling them: a walk over the opcodes that records every global
+/// imported by GLOBAL, STACK_GLOBAL and INST. Torch zip checkpoints are opened through their central directory and each
+/// <c>*.pkl</c> member is walked; legacy torch files are a run of concatenated pickles followed by raw storage bytes.
+/// </summary>
+public static class PickleScanner
+{
+    /// <summary>File extensions of pickle-based weight formats.</summary>
+    public static IReadOnlySet<string> PickleExtensions { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib",
+    };
+
+    /// <summary>A zip member larger than this is not a pickle a checkpoint would carry; refuse instead of exhausting memory.</summary>
+    private const long MaxPickleMemberBytes = 512L * 1024 * 1024;
+
+    public static bool IsPickleFormat(string path) => PickleExtensions.Contains(System.IO.Path.GetExtension(path));
+
+    public static PickleScanResult Scan(string path, IReadOnlyCollection<string>? extraAllowedGlobals = null)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            Span<byte> magic = stackalloc byte[4];
+            var read = stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
+            stream.Position = 0;
+            if (read == 4 && magic.SequenceEqual("PK\u0003\u0004"u8))
+                return ScanZip(path, stream, extraAllowedGlobals);
+
+            // A .bin that is not a pickle (e.g. raw tensors) has no protocol marker or opcode at byte 0: nothing to import.
+            var globals = new List<PickleGlobal>();
+            WalkConcatenated(stream, "", globals, extraAllowedGlobals);
+            return new PickleScanResult(path, false, globals, null);
+        }
+        catch (PickleFormatException ex)
+        {
+            return new PickleScanResult(path, false, [], ex.Message);
+        }
+        catch (InvalidDataException ex)
+        {
+            return new PickleScanResult(path, true, [], "corrupt zip: " + ex.Message);
+        }
+    }
+
+    private static PickleScanResult ScanZip(string path, Stream stream, IReadOnlyCollection<string>? extraAllowedGlobals)
+    {
+        var globals = new List<PickleGlobal>();
+        using var zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
+        var pickles = zip.Entries.Where(e => e.FullName.EndsWith(".pkl", StringComparison.OrdinalIgnoreCase)).ToList();
+        if (pickles.Count == 0)
+            return new PickleScanResult(path, true, globals, "zip archive holds no .pkl member (not a torch checkpoint)");
+        foreach (var entry in pickles)
+        {
+            if (entry.Length > MaxPickleMemberBytes)
+                return new PickleScanResult(path, true, globals, $"member '{entry.FullName}' is {entry.Length} bytes, above the {MaxPickleMemberBytes}-byte limit");
+            using var member = entry.Open();
+            using var buffer = new MemoryStream();
+            member.CopyTo(buffer);
+            buffer.Position = 0;
+            try
+            {
+                WalkConcatenated(buffer, entry.FullName, globals, extraAllowedGlobals);
+            }
+            catch (PickleFormatException ex)
+            {
+                return new PickleScanResult(path, true, globals, $"{entry.FullName}: {ex.Message}");
+            }
+        }
+
+        return new PickleScanResult(path, true, globals, null);
+    }
+
+    /// <summary>Walks one pickle after another for as long as the next byte starts a protocol-2+ pickle.</summary>
+    private static void WalkConcatenated(Stream stream, string entry, List<PickleGlobal> globals, IReadOnlyCollection<string>? extraAllowedGlobals)
+    {
+        var first = true;
+        while (stream.Position < stream.Length)
+        {
+            var next = stream.ReadByte();
+            stream.Position--;
+            // The first pickle may be protocol 0/1 (no PROTO opcode); later ones in a torch legacy file start with PROTO.
+            if (!first && next != 0x80)
+                return;
+            Walk(stream, entry, globals, extraAllowedGlobals);
+            first = false;
+        }
+    }
+
+    /// <summary>Walks one pickle to its STOP opcode.</summary>
+    internal static void Walk(Stream stream, string entry, List<PickleGlobal> globals, IReadOnlyCollection<string>? extraAllowedGlobals)
+    {
+        var reader = new OpcodeReader(stream);
+        // Strings recently pushed, and the memo: enough of the pickle machine to resolve STACK_GLOBAL's operands.
+        var recent = new List<string?>();
+        var memo = new Dictionary<long, string?>();
+        while (true)
+        {
+            var offset = stream.Position;
+            var opcode = reader.Byte();
+            switch (opcode)
+            {
+                case (byte)'.': // STOP
+                    return;
+                case (byte)'c': // GLOBAL module\nname\n
+                case (byte)'i': // INST module\nname\n: import and call
+                {
+                    var module = reader.Line();
+                    var name = reader.Line();
+                    globals.Add(Classify(module, name, entry, offset, extraAllowedGlobals));
+                    recent.Add(null);
+                    break;
+                }
+
+                case 0x93: // STACK_GLOBAL: module and name are the two strings on top of the stack
+                {
+                    if (recent.Count < 2 || recent[^1] is not { } name || recent[^2] is not { } module)
+                    {
+                        globals.Add(new PickleGlobal("?", "?", GlobalKind.Unknown, entry, offset));
+                    }
+                    else
+                    {
+                        globals.Add(Classify(module, name, entry, offset, extraAllowedGlobals));
+                        recent.RemoveRange(recent.Count - 2, 2);
+                    }
+
+                    recent.Add(null);
+                    break;
+                }
+
+                // Strings: remembered for STACK_GLOBAL.
+                case (byte)'S': // STRING 'text'\n (protocol 0, quoted)
+                    recent.Add(Unquote(reader.Line()));
+                    break;
+                case (byte)'V': // UNICODE raw-unicode-escape\n
+                    recent.Add(reader.Line());
+                    break;
+                case (byte)'T': // BINSTRING
+                    recent.Add(reader.Text(reader.Int32()));
+                    break;
+                case (byte)'U': // SHORT_BINSTRING
+                case 0x8c: // SHORT_BINUNICODE
+                    recent.Add(reader.Text(reader.Byte()));
+                    break;
+                case (byte)'X': // BINUNICODE
+                    recent.Add(reader.Text(reader.UInt32()));
+                    break;
+                case 0x8d: // BINUNICODE8
+                    recent.Add(reader.Text(reader.Int64()));
+                    break;
+
+                // Memo: strings stored and fetched again (pickle memoizes module names it reuses).
+                case 0x94: // MEMOIZE
+                    memo[memo.Count] = recent.Count > 0 ? recent[^1] : null;
+                    break;
+                case (byte)'p': // PUT n\n
+                    memo[ParseLong(reader.Line())] = recent.Count > 0 ? recent[^1] : null;
+                    break;
+                case (byte)'q': // BINPUT
+                    memo[reader.Byte()] = recent.Count > 0 ? recent[^1] : null;
+                    break;
+                case (byte)'r': // LONG_BINPUT
+                    memo[reader.UInt32()] = recent.Count > 0 ? recent[^1] : null;
+                    break;
+                case (byte)'g': // GET n\n
+                    recent.Add(memo.GetValueOrDefault(ParseLong(reader.Line())));
+                    break;
+                case (byte)'h': // BINGET
+                    recent.Add(memo.GetValueOrDefault(reader.Byte()));
+                    break;
+                case (byte)'j': // LONG_BINGET
+                    recent.Add(memo.GetValueOrDefault(reader.UInt32()));
+                    break;
+
+                // Extension registry: a global named by number; its target cannot be known offline, so it is unknown.
+                case 0x82: // EXT1
+                    reader.Skip(1);
+                    globals.Add(new PickleGlobal("copyreg", "extension", GlobalKind.Unknown, entry, offset));
+                    recent.Add(null);
+                    break;
+                case 0x83: // EXT2
+                    reader.Skip(2);
+                    globals.Add(new PickleGlobal("copyreg", "extension", GlobalKind.Unknown, entry, offset));
+                    recent.Add(null);
+                    break;
+                case 0x84: // EXT4
+                    reader.Skip(4);
+                    globals.Add(new PickleGlobal("copyreg", "extension", GlobalKind.Unknown, entry, offset));
+                    recent.Add(null);
+                    break;
+
+                // Opcodes with a newline-terminated argument.
+                case (byte)'F': // FLOAT
+                case (byte)'I': // INT
+                case (byte)'L': // LONG
+                case (byte)'P': // PERSID
+                    reader.Line();
+                    recent.Add(null);
+                    break;
+
+                // Fixed-size arguments.
+                case 0x80: // PROTO
+                    if (reader.Byte() > 5)
+                        throw new PickleFormatException($"unsupported pickle protocol at offset {offset}");
+                    break;
+                case 0x95: // FRAME (8-byte length, framing only)
+                    reader.Skip(8);
+                    break;
+                case (byte)'J': // BININT
+                    reader.Skip(4);
+                    recent.Add(null);
+                    break;
+                case (byte)'K': // BININT1
+                    reader.Skip(1);
+                    recent.Add(null);
+                    break;
+                case (byte)'M': // BININT2
+                    reader.Skip(2);
+                    recent.Add(null);
+                    break;
+                case (byte)'G': // BINFLOAT
+                    reader.Skip(8);
+                    recent.Add(null);
+                    break;
+                case 0x8a: // LONG1
+                    reader.Skip(reader.Byte());
+                    recent.Add(null);
+                    break;
+                case 0x8b: // LONG4
+                    reader.Skip(reader.Int32());
+                    recent.Add(null);
+                    break;
+                case (byte)'B': // BINBYTES
+                    reader.Skip(reader.UInt32());
+                    recent.Add(null);
+                    break;
+                case (byte)'C': // SHORT_BINBYTES
+                    reader.Skip(reader.Byte());
+                    recent.Add(null);
+                    break;
+                case 0x8e: // BINBYTES8
+                case 0x96: // BYTEARRAY8
+                    reader.Skip(reader.Int64());
+                    recent.Add(null);
+                    break;
+
+                // No argument. Stack effects beyond strings do not matter for imports; a non-string push masks older strings.
+                case (byte)'(': // MARK
+                case (byte)'0': // POP
+                case (byte)'1': // POP_MARK
+                case (byte)'2': // DUP
+                case (byte)'N': // NONE
+                case (byte)'Q': // BINPERSID
+                case (byte)'R': // REDUCE
+                case (byte)'a': // APPEND
+                case (byte)'b': // BUILD
+                case (byte)'d': // DICT
+                case (byte)'}': // EMPTY_DICT
+                case (byte)'e': // APPENDS
+                case (byte)'l': // LIST
+                case (byte)']': // EMPTY_LIST
+                case (byte)'o': // OBJ
+                case (byte)'s': // SETITEM
+                case (byte)'t': // TUPLE
+                case (byte)')': // EMPTY_TUPLE
+                case (byte)'u': // SETITEMS
+                case 0x81: // NEWOBJ
+                case 0x85: // TUPLE1
+                case 0x86: // TUPLE2
+                case 0x87: // TUPLE3
+                case 0x88: // NEWTRUE
+                case 0x89: // NEWFALSE
+                case 0x8f: // EMPTY_SET
+                case 0x90: // ADDITEMS
+                case 0x91: // FROZENSET
+                case 0x92: // NEWOBJ_EX
+                case 0x97: // NEXT_BUFFER
+                case 0x98: // READONLY_BUFFER
+                    recent.Add(null);
+                    break;
+                default:
+                    throw new PickleFormatException($"unknown opcode 0x{opcode:x2} at offset {offset}");
+            }
+
+            // Only the top of the stack matters for STACK_GLOBAL; keep the window small.
+            if (recent.Count > 64)
+                recent.RemoveRange(0, recent.Count - 8);
+        }
+    }
+
+    /// <summary>Modules whose import means code execution, file, process or network access, or loading more code.</summary>
+    private static readonly string[] CodeModules =
+    [
+        "os", "posix", "nt", "subprocess", "sys", "shutil", "socket", "runpy", "importlib", "pickle", "_pickle", "cPickle",
+        "pty", "commands", "webbrowser", "ctypes", "multiprocessing", "code", "codeop", "marshal", "types", "asyncio",
+        "http", "httplib", "urllib", "urllib2", "requests", "ftplib", "smtplib", "telnetlib", "platform", "signal",
+        "tempfile", "glob", "pathlib", "io", "_io", "bdb", "pdb", "timeit", "trace", "profile", "cProfile", "dill",
+        "torch.hub", "torch.jit", "torch.serialization", "numpy.testing", "pip", "setuptools", "distutils", "zipimport",
+    ];
+
+    /// <summary>builtins that evaluate code, import, or reach arbitrary attributes.</summary>
+    private static readonly string[] CodeBuiltins =
+    [
+        "eval", "exec", "execfile", "compile", "__import__", "getattr", "setattr", "delattr", "open", "input", "breakpoint",
+        "globals", "locals", "vars", "apply", "reload", "memoryview",
+    ];
+
+    /// <summary>Globals that torch and numpy checkpoints use to rebuild tensors and containers.</summary>
+    private static readonly string[] KnownDataGlobals =
+    [
+        "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
+        "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state", "torch._utils._rebuild_qtensor",
+        "torch._utils._rebuild_sparse_tensor", "torch._tensor._rebuild_from_type_v2", "torch.Size", "torch.device",
+        "collections.OrderedDict", "collections.defaultdict", "builtins.set", "builtins.frozenset", "builtins.dict", "builtins.list",
+        "builtins.tuple", "builtins.bytearray", "builtins.slice", "builtins.complex", "builtins.float", "builtins.int", "builtins.str",
+        "__builtin__.set", "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct", "numpy.ndarray", "numpy.dtype",
+        "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar", "_codecs.encode",
+    ];
+
+    private static PickleGlobal Classify(string module, string name, string entry, long offset, IReadOnlyCollection<string>? extraAllowedGlobals)
+    {
+        var fullName = module + "." + name;
+        GlobalKind kind;
+        if (IsCode(module, name))
+            kind = GlobalKind.Code;
+        else if (KnownDataGlobals.Contains(fullName, StringComparer.Ordinal) || IsTorchStorageOrDtype(module, name) ||
+                 (extraAllowedGlobals?.Contains(fullName) ?? false))
+            kind = GlobalKind.KnownData;
+        else
+            kind = GlobalKind.Unknown;
+        return new PickleGlobal(module, name, kind, entry, offset);
+    }
+
+    private static bool IsCode(string module, string name)
+    {
+        if (module is "builtins" or "__builtin__" or "__builtins__")
+            return CodeBuiltins.Contains(name, StringComparer.Ordinal);
+        if (module == "operator" && name is "attrgetter" or "methodcaller" or "getitem")
+            return true;
+        return CodeModules.Any(m => module == m || module.StartsWith(m + ".", StringComparison.Ordinal));
+    }
+
+    /// <summary>torch.FloatStorage, torch.HalfStorage, torch.BFloat16Storage... and dtypes such as torch.float16.</summary>
+    private static bool IsTorchStorageOrDtype(string module, string name) =>
+        module == "torch" && (name.EndsWith("Storage", StringComparison.Ordinal) || name is "float16" or "float32" or "float64" or "bfloat16" or "int8" or "uint8" or "int16" or "int32" or "int64" or "bool");
+
+    private static string Unquote(string text) =>
+        text.Length >= 2 && (text[0] == '\'' || text[0] == '"') && text[^1] == text[0] ? text[1..^1] : text;
+
+    private static long ParseLong(string text) =>
+        long.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new PickleFormatException($"memo index '{text}' is not a number");
+
+    /// <summary>Bounded reads: every length is checked against the stream, so a lying pickle cannot make us allocate.</summary>
+    private sealed class OpcodeReader(Stream stream)
+    {
+        private const int MaxLine = 4096;
+        private const int MaxString = 1 << 20;
+
+        public byte Byte()
+        {
+            var value = stream.ReadByte();
+            return value < 0 ? throw new PickleFormatException("pickle ends without a STOP opcode") : (byte)value;
+        }
+
+        public int Int32() => BinaryPrimitives.ReadInt32LittleEndian(Read(4));
+
+        public long UInt32() => BinaryPrimitives.ReadUInt32LittleEndian(Read(4));
+
+        public long Int64() => BinaryPrimitives.ReadInt64LittleEndian(Read(8));
+
+        public string Line()
+        {
+            var bytes = new List<byte>();
+            while (true)
+            {
+                var b = Byte();
+                if (b == (byte)'\n')
+                    break;
+                if (bytes.Count >= MaxLine)
+                    throw new PickleFormatException($"text argument longer than {MaxLine} bytes at offset {stream.Position}");
+                bytes.Add(b);
+            }
+
+            return Encoding.UTF8.GetString(bytes.ToArray()).TrimEnd('\r');
+        }
+
+        public string? Text(long length)
+        {
+            if (length < 0 || length > stream.Length - stream.Position)
+                throw new PickleFormatException($"string of {length} bytes runs past the end at offset {stream.Position}");
+            if (length > MaxString)
+            {
+                stream.Position += length;
+                return null;
+            }
+
+            return Encoding.UTF8.GetString(Read((int)length));
+        }
+
+        public void Skip(long length)
+        {
+            if (length < 0 || length > stream.Length - stream.Position)
+                throw new PickleFormatException($"argument of {length} bytes runs past the end at offset {stream.Position}");
+            stream.Position += length;
+        }
+
+        private byte[] Read(int length)
+        {
+            var buffer = new byte[length];
+            if (stream.ReadAtLeast(buffer, length, throwOnEndOfStream: false) < length)
+                throw new PickleFormatException("pickle ends in the middle of an opcode argument");
+            return buffer;
+        }
+    }
+}
+
+/// <summary>A pickle that cannot be walked: truncated, an unknown opcode, a length beyond the file.</summary>
+public sealed class PickleFormatException(string message) : Exception(message);
