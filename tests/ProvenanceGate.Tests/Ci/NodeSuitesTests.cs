@@ -50,6 +50,13 @@ public sealed class NodeSuitesTests
         Assert.That(exitCode, Is.EqualTo(0), $"node --test {suite} failed:\n{output}");
     }
 
+    [OneTimeTearDown]
+    public void DeleteToolFeed()
+    {
+        if (ToolFeed.IsValueCreated)
+            Directory.Delete(ToolFeed.Value, recursive: true);
+    }
+
     [Test]
     public void Every_node_test_file_is_run_by_this_fixture()
     {
