@@ -16,6 +16,7 @@ IBenchScenario[] scenarios =
     new FingerprintMemoryScenario(),
 
     // verify gate
+    new VerifyGateScenario(),
 
     // MSBuild
     new MSBuildIncrementalScenario(),

@@ -15,6 +15,8 @@ internal sealed record ModelItem(
     string? Declaration,
     string? BaseFingerprint)
 {
+    public const string DefaultDeclarationFileName = "provenance.yaml";
+
     public static IReadOnlyList<ModelItem> FromItems(IEnumerable<ITaskItem> items, string projectDirectory)
     {
         var models = new List<ModelItem>();
@@ -25,13 +27,14 @@ internal sealed record ModelItem(
                 throw Diagnostics.Diagnostics.ModelItemInvalid.Exception(
                     $"ProvenanceModel '{item.ItemSpec}': the model directory '{directory}' does not exist", directory);
 
+            directory = directory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
             var model = new ModelItem(
-                directory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar),
+                directory,
                 Metadata(item, "Name"),
                 Metadata(item, "Version"),
                 Metadata(item, "BaseModel"),
                 Metadata(item, "License"),
-                ExistingFile(item, "Declaration", projectDirectory),
+                ExistingFile(item, "Declaration", projectDirectory) ?? DefaultDeclaration(directory),
                 ExistingFile(item, "BaseFingerprint", projectDirectory));
             if (models.Any(m => string.Equals(m.Directory, model.Directory, StringComparison.Ordinal)))
                 throw Diagnostics.Diagnostics.ModelItemInvalid.Exception($"ProvenanceModel '{item.ItemSpec}' is declared twice", directory);
@@ -39,6 +42,13 @@ internal sealed record ModelItem(
         }
 
         return models;
+    }
+
+    /// <summary>Without Declaration metadata, the model directory's own provenance.yaml (the usual place) is read.</summary>
+    private static string? DefaultDeclaration(string directory)
+    {
+        var path = Path.Combine(directory, DefaultDeclarationFileName);
+        return File.Exists(path) ? path : null;
     }
 
     private static string? Metadata(ITaskItem item, string name) =>

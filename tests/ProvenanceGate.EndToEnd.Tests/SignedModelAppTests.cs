@@ -43,7 +43,7 @@ public sealed class SignedModelAppTests
         Assert.That(diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error), Is.Empty);
         var bom = Sample.ReadJson(path);
         Assert.That((string?)bom["metadata"]!["component"]!["name"], Is.EqualTo("SignedModelApp"));
-        var model = Sample.Objects(bom).Single(o => (string?)o["type"] == "machine-learning-model");
+        var model = bom["components"]!.AsArray().Single(o => (string?)o!["type"] == "machine-learning-model")!;
         var dependencies = bom["dependencies"]!.AsArray();
         var appEdges = dependencies.Single(d => (string?)d!["ref"] == (string?)bom["metadata"]!["component"]!["bom-ref"])!["dependsOn"]!.AsArray().Select(n => (string?)n).ToList();
         Assert.That(appEdges, Does.Contain((string?)model["bom-ref"]), "app -> model");

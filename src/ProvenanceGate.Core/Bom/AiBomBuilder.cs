@@ -25,6 +25,12 @@ public sealed record LibraryComponent(string Name, string Version)
     /// <summary>An SPDX expression or id, or a licence name when it is not SPDX.</summary>
     public string? License { get; init; }
 
+    /// <summary>A licence name for a package without an SPDX licence (used when <see cref="License"/> is null).</summary>
+    public string? LicenseName { get; init; }
+
+    /// <summary>Where the licence text is (NuGet licenseUrl); kept with a single id or a named licence.</summary>
+    public string? LicenseUrl { get; init; }
+
     public LibraryScope Scope { get; init; } = LibraryScope.Required;
 
     /// <summary>True for a package the application references itself; false for a transitive one.</summary>
@@ -150,7 +156,8 @@ public sealed class AiBomBuilder
             Edge(library.BomRef, library.DependsOn.Where(d => libraries.Any(l => l.BomRef == d)));
         }
 
-        var models = _models.OrderBy(m => m.ModelRef, StringComparer.Ordinal).ToList();
+        // The same model added twice (e.g. referenced by two projects) appears once.
+        var models = _models.GroupBy(m => m.ModelRef, StringComparer.Ordinal).Select(g => g.First()).OrderBy(m => m.ModelRef, StringComparer.Ordinal).ToList();
         var datasets = new SortedDictionary<string, JsonObject>(StringComparer.Ordinal);
         foreach (var model in models)
         {
@@ -242,7 +249,7 @@ public sealed class AiBomBuilder
             }
         }
 
-        if (ModelBomGenerator.LicenseChoice(library.License) is { } licenses)
+        if (ModelBomGenerator.LicenseChoice(library.License, library.LicenseName, library.LicenseUrl) is { } licenses)
             json["licenses"] = licenses;
         json["purl"] = library.Purl ?? $"pkg:nuget/{library.Name}@{library.Version}";
         json["properties"] = new JsonArray(ModelBomGenerator.Property("provenancegate:dependency", library.IsDirect ? "direct" : "transitive"));

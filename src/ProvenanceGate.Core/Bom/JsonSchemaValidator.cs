@@ -401,6 +401,9 @@ public sealed class JsonSchemaValidator
     // cannot express (e.g. a lookbehind) falls back to the default dialect, which agrees for such simple patterns.
     private static Regex CreateRegex(string pattern)
     {
+        // In ECMA-262 a final '$' matches only at the very end; in .NET also before a trailing "\n".
+        if (pattern.EndsWith('$') && !pattern.EndsWith("\\$", StringComparison.Ordinal))
+            pattern = pattern[..^1] + "(?!\n)$";
         try
         {
             return new Regex(pattern, RegexOptions.ECMAScript, TimeSpan.FromSeconds(2));

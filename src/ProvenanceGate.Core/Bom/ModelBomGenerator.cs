@@ -262,12 +262,18 @@ public static partial class ModelBomGenerator
         {
             var ids = new List<(string Id, string Source)>();
             if (options.BaseModel is not null)
+            {
+                // An explicit override replaces what the files say; the declaration may still add facts about it.
                 ids.Add((options.BaseModel, OptionsSource));
-            ids.AddRange(CardStrings("base_model").Select(b => (b, FrontMatterSource)));
-            if (directory.AdapterConfig?["base_model_name_or_path"] is JsonValue adapterBase && adapterBase.TryGetValue<string>(out var adapterBaseId))
-                ids.Add((adapterBaseId, "adapter_config.json"));
-            foreach (var declared in declaration?.BaseModels ?? [])
-                ids.Add((declared.Id, DeclarationSource));
+            }
+            else
+            {
+                ids.AddRange(CardStrings("base_model").Select(b => (b, FrontMatterSource)));
+                if (directory.AdapterConfig?["base_model_name_or_path"] is JsonValue adapterBase && adapterBase.TryGetValue<string>(out var adapterBaseId))
+                    ids.Add((adapterBaseId, "adapter_config.json"));
+                foreach (var declared in declaration?.BaseModels ?? [])
+                    ids.Add((declared.Id, DeclarationSource));
+            }
 
             var cardRelation = NormalizeRelation(CardString("base_model_relation"));
             var result = new List<Ancestor>();
@@ -387,7 +393,8 @@ public static partial class ModelBomGenerator
                     properties.Add(Property("provenancegate:dataset:split", declared.Split));
                 if (declared?.Size is not null)
                     properties.Add(Property("provenancegate:dataset:size", declared.Size));
-                properties.Add(Property("provenancegate:source:dataset", declared is null || entry.Source == FrontMatterSource ? entry.Source + (declared is null ? "" : ", " + DeclarationSource) : DeclarationSource));
+                var source = entry.Source == FrontMatterSource && declared is not null ? $"{FrontMatterSource}, {DeclarationSource}" : entry.Source;
+                properties.Add(Property("provenancegate:source:dataset", source));
                 component["properties"] = properties;
                 return new Dataset(reference, component);
             }).ToList();

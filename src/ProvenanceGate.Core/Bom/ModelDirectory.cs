@@ -73,7 +73,7 @@ public sealed class ModelDirectory
                 var relative = System.IO.Path.GetRelativePath(root, full).Replace('\\', '/');
                 if (excluded.Contains(full) || relative.Split('/').Any(s => s.StartsWith('.')) || IsBomFile(relative))
                     continue;
-                files.Add(new ModelFile(relative, full, new FileInfo(full).Length, Classify(relative)));
+                files.Add(new ModelFile(relative, full, LengthOf(full), Classify(relative)));
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -88,6 +88,21 @@ public sealed class ModelDirectory
 
         directory.ReadMetadata();
         return directory;
+    }
+
+    // Hugging Face caches link snapshot files to blobs: the size that matters is the target's, not the link's.
+    private static long LengthOf(string path)
+    {
+        var info = new FileInfo(path);
+        if (info.LinkTarget is not null)
+        {
+            var target = info.ResolveLinkTarget(returnFinalTarget: true);
+            if (target is not FileInfo { Exists: true } file)
+                throw Diagnostics.Diagnostics.FileNotFound.Exception($"'{path}' is a link to '{info.LinkTarget}', which does not exist", path);
+            return file.Length;
+        }
+
+        return info.Length;
     }
 
     private static bool IsBomFile(string relative) =>

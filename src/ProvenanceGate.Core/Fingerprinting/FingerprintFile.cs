@@ -42,38 +42,45 @@ public static class FingerprintFile
 
     public static ModelFingerprint Parse(byte[] utf8, string path)
     {
-        int version;
+        // One parse in the common case; the version probe only runs when the document does not deserialise
+        // or declares another version, to tell "newer schema" (PG3006) from "damaged" (PG3005).
+        ModelFingerprint? fingerprint = null;
+        Exception? failure = null;
+        try
+        {
+            fingerprint = JsonSerializer.Deserialize<ModelFingerprint>(utf8, Options);
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or NotSupportedException or ArgumentException or InvalidOperationException)
+        {
+            failure = ex;
+        }
+
+        var version = fingerprint?.SchemaVersion ?? ProbeVersion(utf8, path);
+        if (version != ModelFingerprint.CurrentSchemaVersion)
+            throw Diagnostics.Diagnostics.FingerprintSchemaUnsupported.Exception(
+                $"{path}: schema version {version}; this version reads {ModelFingerprint.CurrentSchemaVersion}", path);
+        if (fingerprint is null)
+            throw Malformed(path, failure?.Message ?? "empty document");
+        Validate(fingerprint, path);
+        return fingerprint;
+    }
+
+    private static int ProbeVersion(byte[] utf8, string path)
+    {
         try
         {
             using var document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 16 });
-            if (document.RootElement.ValueKind != JsonValueKind.Object
-                || !document.RootElement.TryGetProperty("schemaVersion", out var versionElement)
-                || !versionElement.TryGetInt32(out version))
-                throw Malformed(path, "no integer \"schemaVersion\"");
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("schemaVersion", out var versionElement)
+                && versionElement.ValueKind == JsonValueKind.Number
+                && versionElement.TryGetInt32(out var version))
+                return version;
+            throw Malformed(path, "no integer \"schemaVersion\"");
         }
         catch (JsonException ex)
         {
             throw Malformed(path, $"not valid JSON: {ex.Message}");
         }
-
-        if (version != ModelFingerprint.CurrentSchemaVersion)
-            throw Diagnostics.Diagnostics.FingerprintSchemaUnsupported.Exception(
-                $"{path}: schema version {version}; this version reads {ModelFingerprint.CurrentSchemaVersion}", path);
-
-        ModelFingerprint? fingerprint;
-        try
-        {
-            fingerprint = JsonSerializer.Deserialize<ModelFingerprint>(utf8, Options);
-        }
-        catch (Exception ex) when (ex is JsonException or FormatException or NotSupportedException or ArgumentException)
-        {
-            throw Malformed(path, ex.Message);
-        }
-
-        if (fingerprint is null)
-            throw Malformed(path, "empty document");
-        Validate(fingerprint, path);
-        return fingerprint;
     }
 
     /// <summary>Every length the comparer relies on is checked here, so a hand-edited file cannot crash it.</summary>

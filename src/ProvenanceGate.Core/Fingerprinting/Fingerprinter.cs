@@ -24,6 +24,12 @@ public static class Fingerprinter
     /// <summary>Upper bound on worker threads: each holds one read chunk (about 12 MiB with its float copy).</summary>
     public const int MaxWorkers = 8;
 
+    /// <summary>Longest row kept for a residual-row Gram (k rows are held: 32 × 256 Ki floats = 32 MiB).</summary>
+    public const int MaxResidualRowLength = 1 << 18;
+
+    /// <summary>Tensors up to this many elements are checked for constant values (never used as identity evidence).</summary>
+    public const long ConstantCheckLimit = 1 << 20;
+
     private static readonly string[] MetadataFiles =
         ["config.json", "generation_config.json", "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt"];
 
@@ -167,18 +173,26 @@ public static class Fingerprinter
             var results = new TensorResult[ordered.Count];
             var schedule = Enumerable.Range(0, ordered.Count).OrderByDescending(i => ordered[i].ByteLength).ToArray();
             var workers = Math.Max(1, Math.Min(Environment.ProcessorCount, MaxWorkers));
-            System.Threading.Tasks.Parallel.ForEach(
-                System.Collections.Concurrent.Partitioner.Create(schedule, loadBalance: true),
-                new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = workers },
-                () => new TensorReader(kernels),
-                (index, _, reader) =>
-                {
-                    var tensor = ordered[index];
-                    results[index] = Process(tensor, roles[tensor.Name], reader, width, gramSubset, vectorSubset,
-                        tensor == embedding || tensor == lmHead ? anchors : null);
-                    return reader;
-                },
-                reader => reader.Dispose());
+            try
+            {
+                System.Threading.Tasks.Parallel.ForEach(
+                    System.Collections.Concurrent.Partitioner.Create(schedule, loadBalance: true),
+                    new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = workers },
+                    () => new TensorReader(kernels),
+                    (index, _, reader) =>
+                    {
+                        var tensor = ordered[index];
+                        results[index] = Process(tensor, roles[tensor.Name], reader, width, gramSubset, vectorSubset,
+                            tensor == embedding || tensor == lmHead ? anchors : null);
+                        return reader;
+                    },
+                    reader => reader.Dispose());
+            }
+            catch (AggregateException ex) when (ex.Flatten().InnerExceptions.FirstOrDefault(e => e is Diagnostics.ProvenanceException) is { } first)
+            {
+                // A malformed tensor found by a worker is reported like any other input error, not as a crash.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+            }
 
             for (var i = 0; i < ordered.Count; i++)
             {
@@ -231,24 +245,30 @@ public static class Fingerprinter
         private TensorResult Process(WeightTensor tensor, TensorRoleInfo role, TensorReader reader, int width, int[] gramSubset, int[] vectorSubset, List<(int Id, ulong Hash)>? anchors)
         {
             var is2D = tensor.Shape.Count == 2;
+            var rowLength = (int)TensorReader.EffectiveRowLength(tensor);
+            var wholeRows = rowLength == tensor.RowLength;
             GramAccumulator? gram = null;
-            if (is2D && role.LayerKey is not null && (role.ReadsResidual || role.WritesResidual))
+            if (wholeRows && is2D && role.LayerKey is not null && (role.ReadsResidual || role.WritesResidual))
                 gram = GramAccumulator.Create(tensor, role, width, gramSubset, kernels);
-            var anchorRows = anchors is not null && is2D && tensor.Shape[1] == width ? new AnchorCollector(anchors, width) : null;
-            var rowNorms = new float[tensor.RowCount];
+            var anchorRows = wholeRows && anchors is not null && is2D && tensor.Shape[1] == width ? new AnchorCollector(anchors, width) : null;
+            var rowNorms = new float[tensor.ElementCount / rowLength];
             var hash = new ContentHash();
-            var min = float.PositiveInfinity;
-            var max = float.NegativeInfinity;
+            // Constant tensors are untrained norms and zero biases: small. Large matrices skip the two extra passes.
+            var checkConstant = tensor.ElementCount <= ConstantCheckLimit;
+            var min = checkConstant ? float.PositiveInfinity : 0f;
+            var max = checkConstant ? float.NegativeInfinity : 1f;
             double sumOfSquares = 0;
             var vector = role.Role == TensorRole.Norm && tensor.Shape.Count == 1 && tensor.Shape[0] == width && !tensor.Name.EndsWith(".bias", StringComparison.Ordinal)
                 ? new float[vectorSubset.Length] : null;
-            var rowLength = (int)tensor.RowLength;
 
             reader.ReadRows(tensor, (values, firstRow, rowCount) =>
             {
                 hash.Append(values);
-                min = Math.Min(min, System.Numerics.Tensors.TensorPrimitives.Min(values));
-                max = Math.Max(max, System.Numerics.Tensors.TensorPrimitives.Max(values));
+                if (checkConstant)
+                {
+                    min = Math.Min(min, System.Numerics.Tensors.TensorPrimitives.Min(values));
+                    max = Math.Max(max, System.Numerics.Tensors.TensorPrimitives.Max(values));
+                }
                 for (var r = 0; r < rowCount; r++)
                 {
                     var squares = kernels.SumOfSquares(values.Slice(r * rowLength, rowLength));
@@ -442,7 +462,7 @@ public static class Fingerprinter
                 residualIsColumns = role.ReadsResidual ^ TensorRoles.IsConv1D(tensor.Name);
             else
                 return null;
-            if (subset.Length < 2 || (!residualIsColumns && columns > (1 << 24)))
+            if (subset.Length < 2 || (!residualIsColumns && columns > MaxResidualRowLength))
                 return null;
             return new GramAccumulator(subset, residualIsColumns, (int)columns, kernels);
         }

@@ -8,6 +8,7 @@ public sealed record ModelFingerprint
 {
     public const int CurrentSchemaVersion = 1;
 
+    [System.Text.Json.Serialization.JsonRequired]
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
 
     public required string Name { get; init; }

@@ -145,10 +145,21 @@ internal sealed class SimdNumericKernels : INumericKernels
 
     public void ConvertBF16(ReadOnlySpan<byte> source, Span<float> destination)
     {
-        // bfloat16 is the top half of a float32: widen and shift (the JIT vectorises this loop).
+        // bfloat16 is the top half of a float32: widen to 32 bits and shift, 16 values per step.
         var input = MemoryMarshal.Cast<byte, ushort>(source);
         var output = MemoryMarshal.Cast<float, uint>(destination);
-        for (var i = 0; i < input.Length; i++)
+        var i = 0;
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 16 <= input.Length; i += 16)
+            {
+                var (lower, upper) = System.Runtime.Intrinsics.Vector256.Widen(System.Runtime.Intrinsics.Vector256.Create(input.Slice(i, 16)));
+                System.Runtime.Intrinsics.Vector256.CopyTo(System.Runtime.Intrinsics.Vector256.ShiftLeft(lower, 16), output.Slice(i, 8));
+                System.Runtime.Intrinsics.Vector256.CopyTo(System.Runtime.Intrinsics.Vector256.ShiftLeft(upper, 16), output.Slice(i + 8, 8));
+            }
+        }
+
+        for (; i < input.Length; i++)
             output[i] = (uint)input[i] << 16;
     }
 

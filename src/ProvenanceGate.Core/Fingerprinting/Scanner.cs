@@ -77,7 +77,31 @@ public sealed record ScanMatch(string Name, string Source, string Kind, double S
 /// </summary>
 public sealed class ScanIndex
 {
-    private readonly List<(ModelFingerprint Fingerprint, float[]? Vector)> _entries = [];
+    /// <summary>Name of the persisted index inside a fingerprint directory (rebuilt whenever a file changes).</summary>
+    public const string IndexFileName = ".provenancegate-scan-index";
+
+    private const string Magic = "PGSCAN1";
+
+    private sealed class Entry(string name, int width, float[]? vector, Func<ModelFingerprint> load)
+    {
+        private ModelFingerprint? _fingerprint;
+
+        public string Name { get; } = name;
+
+        public int Width { get; } = width;
+
+        public float[]? Vector { get; } = vector;
+
+        public string? File { get; init; }
+
+        public long Size { get; init; }
+
+        public long Ticks { get; init; }
+
+        public ModelFingerprint Fingerprint => _fingerprint ??= load();
+    }
+
+    private readonly List<Entry> _entries = [];
 
     public int Count => _entries.Count;
 
@@ -85,16 +109,117 @@ public sealed class ScanIndex
     {
         var index = new ScanIndex();
         foreach (var fingerprint in fingerprints)
-            index._entries.Add((fingerprint, CompactVector(fingerprint)));
+            index._entries.Add(new Entry(fingerprint.Name, fingerprint.Weights?.ResidualWidth ?? 0, CompactVector(fingerprint), () => fingerprint));
         return index;
     }
 
-    /// <summary>Every <c>*.fingerprint.json</c> directly inside <paramref name="directory"/>, in name order.</summary>
+    /// <summary>
+    /// Every <c>*.fingerprint.json</c> directly inside <paramref name="directory"/>, in name order. Compact vectors come
+    /// from the persisted index when a file's size and mtime are unchanged, so a scan parses only the files that
+    /// changed plus the few candidates it compares in full. The index is rewritten atomically (best effort).
+    /// </summary>
     public static ScanIndex LoadDirectory(string directory)
     {
         if (!Directory.Exists(directory))
             throw Diagnostics.Diagnostics.DirectoryNotFound.Exception($"fingerprint directory '{directory}' does not exist", directory);
-        return Build(Directory.EnumerateFiles(directory, "*" + FingerprintFile.Extension).Order(StringComparer.Ordinal).Select(FingerprintFile.Read));
+        var indexPath = Path.Combine(directory, IndexFileName);
+        var known = ReadIndexFile(indexPath);
+        var index = new ScanIndex();
+        var changed = false;
+        foreach (var file in Directory.EnumerateFiles(directory, "*" + FingerprintFile.Extension).Order(StringComparer.Ordinal))
+        {
+            var info = new FileInfo(file);
+            var name = info.Name;
+            if (known.TryGetValue(name, out var cached) && cached.Size == info.Length && cached.Ticks == info.LastWriteTimeUtc.Ticks)
+            {
+                index._entries.Add(new Entry(cached.Name, cached.Width, cached.Vector, () => FingerprintFile.Read(file)) { File = name, Size = cached.Size, Ticks = cached.Ticks });
+                continue;
+            }
+
+            var fingerprint = FingerprintFile.Read(file);
+            index._entries.Add(new Entry(fingerprint.Name, fingerprint.Weights?.ResidualWidth ?? 0, CompactVector(fingerprint), () => fingerprint)
+            {
+                File = name, Size = info.Length, Ticks = info.LastWriteTimeUtc.Ticks,
+            });
+            changed = true;
+        }
+
+        if (changed || known.Count != index._entries.Count)
+            index.TryWriteIndexFile(indexPath);
+        return index;
+    }
+
+    private void TryWriteIndexFile(string path)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(Magic);
+            writer.Write(_entries.Count);
+            foreach (var entry in _entries)
+            {
+                writer.Write(entry.File ?? "");
+                writer.Write(entry.Name);
+                writer.Write(entry.Size);
+                writer.Write(entry.Ticks);
+                writer.Write(entry.Width);
+                writer.Write(entry.Vector?.Length ?? -1);
+                foreach (var value in entry.Vector ?? [])
+                    writer.Write(value);
+            }
+        }
+
+        try
+        {
+            IO.AtomicFile.WriteAllBytes(path, stream.ToArray());
+        }
+        catch (Diagnostics.ProvenanceException)
+        {
+            // A read-only fingerprint directory only costs speed.
+        }
+    }
+
+    private sealed record CachedEntry(string Name, long Size, long Ticks, int Width, float[]? Vector);
+
+    /// <summary>A missing, stale or damaged index is simply rebuilt: it only ever holds derived data.</summary>
+    private static Dictionary<string, CachedEntry> ReadIndexFile(string path)
+    {
+        var result = new Dictionary<string, CachedEntry>(StringComparer.Ordinal);
+        if (!File.Exists(path))
+            return result;
+        try
+        {
+            using var reader = new BinaryReader(File.OpenRead(path), System.Text.Encoding.UTF8);
+            if (reader.ReadString() != Magic)
+                return result;
+            var count = reader.ReadInt32();
+            for (var i = 0; i < count; i++)
+            {
+                var file = reader.ReadString();
+                var name = reader.ReadString();
+                var size = reader.ReadInt64();
+                var ticks = reader.ReadInt64();
+                var width = reader.ReadInt32();
+                var length = reader.ReadInt32();
+                if (length > 1 << 20)
+                    return [];
+                float[]? vector = null;
+                if (length >= 0)
+                {
+                    vector = new float[length];
+                    for (var j = 0; j < length; j++)
+                        vector[j] = reader.ReadSingle();
+                }
+
+                result[file] = new CachedEntry(name, size, ticks, width, vector);
+            }
+
+            return result;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.DecoderFallbackException or FormatException)
+        {
+            return [];
+        }
     }
 
     /// <summary>Mean over layers of the standardised residual Gram (in then out), itself standardised: r = dot / n.</summary>
@@ -130,18 +255,19 @@ public sealed class ScanIndex
         var vector = CompactVector(query);
         if (width == 0)
             return [];
-        var scored = new List<(ModelFingerprint, double)>();
-        foreach (var (fingerprint, entryVector) in _entries)
+        var scored = new List<(Entry, double)>();
+        foreach (var entry in _entries)
         {
-            if (fingerprint.Weights?.ResidualWidth != width)
+            if (entry.Width != width)
                 continue;
-            var similarity = vector is not null && entryVector is not null && entryVector.Length == vector.Length
-                ? System.Numerics.Tensors.TensorPrimitives.Dot(vector, entryVector) / vector.Length
+            var similarity = vector is not null && entry.Vector is not null && entry.Vector.Length == vector.Length
+                ? System.Numerics.Tensors.TensorPrimitives.Dot(vector, entry.Vector) / vector.Length
                 : 0;
-            scored.Add((fingerprint, similarity));
+            scored.Add((entry, similarity));
         }
 
-        return scored.OrderByDescending(s => s.Item2).Take(limit);
+        // Only the candidates that survive the cheap filter are loaded and compared in full.
+        return scored.OrderByDescending(s => s.Item2).Take(limit).Select(s => (s.Item1.Fingerprint, s.Item2)).ToList();
     }
 }
 

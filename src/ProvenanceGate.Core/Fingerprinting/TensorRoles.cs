@@ -80,6 +80,7 @@ public static partial class TensorRoles
         ("out_proj", TensorRole.AttentionOutput),
         ("attention.output.dense", TensorRole.AttentionOutput),
         ("attention.dense", TensorRole.AttentionOutput),
+        ("self_attn.dense", TensorRole.AttentionOutput),
         ("attn.c_proj", TensorRole.AttentionOutput),
         ("attention.wo", TensorRole.AttentionOutput),
         ("selfattention.o.", TensorRole.AttentionOutput),

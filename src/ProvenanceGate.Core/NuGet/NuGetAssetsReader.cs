@@ -5,7 +5,8 @@ namespace ProvenanceGate.NuGet;
 /// <summary>
 /// Reads the packages a project resolved from its restore output (obj/project.assets.json), the way
 /// cyclonedx-dotnet does through NuGet.ProjectModel, with System.Text.Json only: name, version, SHA-512 of the
-/// .nupkg, the package-to-package graph, and the licence from each package's .nuspec in the packages folder.
+/// .nupkg (its .nupkg.sha512 file in the packages folder, else the assets file's hash), the package-to-package graph,
+/// and the licence from each package's .nuspec in the packages folder.
 /// </summary>
 public static class NuGetAssetsReader
 {
@@ -58,8 +59,9 @@ public static class NuGetAssetsReader
 
             var nuspecPath = packageFolders.Select(folder => Path.Combine(folder, relativePath, nuspec)).FirstOrDefault(File.Exists);
             var license = nuspecPath is null ? null : NuspecLicenseReader.Read(nuspecPath);
+            var hash = NupkgFileHash(packageFolders, relativePath, id, version) ?? sha512;
             var dependencyIds = dependencies.Where(resolved.ContainsKey).Select(d => resolved[d].Id).Order(StringComparer.Ordinal).ToArray();
-            packages.Add(new NuGetPackage(id, version, Base64ToHex(assetsPath, key, sha512), license, dependencyIds,
+            packages.Add(new NuGetPackage(id, version, Base64ToHex(assetsPath, key, hash), license, dependencyIds,
                 IsDirect: direct.ContainsKey(id), IsDevelopmentDependency: !runtimeReachable.Contains(id)));
         }
 
@@ -165,6 +167,24 @@ public static class NuGetAssetsReader
         }
 
         return seen;
+    }
+
+    /// <summary>
+    /// SHA-512 of the .nupkg file itself, from the &lt;id&gt;.&lt;version&gt;.nupkg.sha512 file restore writes next to it.
+    /// The assets file records the package's content hash instead, which for a repository-signed package leaves out the
+    /// signature; the file hash is what anyone holding the .nupkg can check (and what cyclonedx-dotnet reports).
+    /// </summary>
+    private static string? NupkgFileHash(List<string> packageFolders, string relativePath, string id, string version)
+    {
+        var fileName = $"{id.ToLowerInvariant()}.{version.ToLowerInvariant()}.nupkg.sha512";
+        foreach (var folder in packageFolders)
+        {
+            var path = Path.Combine(folder, relativePath, fileName);
+            if (File.Exists(path))
+                return File.ReadAllText(path).Trim();
+        }
+
+        return null;
     }
 
     private static List<string> PackageFolders(JsonElement root, JsonElement project)

@@ -7,7 +7,7 @@ namespace ProvenanceGate.NuGet;
 public sealed record NuGetLicense(string? Expression, string? Name, string? Url);
 
 /// <summary>One resolved NuGet package of a project, as restore recorded it.</summary>
-/// <param name="Sha512Hex">SHA-512 of the .nupkg, lower-case hex (restore records it in base64).</param>
+/// <param name="Sha512Hex">SHA-512 of the .nupkg file, lower-case hex (from its .nupkg.sha512 file, else the assets file's hash).</param>
 /// <param name="Dependencies">Ids of the resolved packages this one depends on, in ordinal order.</param>
 /// <param name="IsDirect">Referenced by the project itself rather than through another package.</param>
 /// <param name="IsDevelopmentDependency">Reachable only through PrivateAssets="all" references, so it never ships with the app.</param>

@@ -108,7 +108,7 @@ public static class AttestationVerifier
                 // cosign's legacy attestation bundle: base64Signature is the base64 of the envelope JSON.
                 try
                 {
-                    if (JsonNode.Parse(legacy) is JsonObject json)
+                    if (JsonNode.Parse(legacy, documentOptions: SignatureBundle.StrictJson) is JsonObject json)
                         return DsseEnvelope.FromJson(json, path);
                 }
                 catch (JsonException)

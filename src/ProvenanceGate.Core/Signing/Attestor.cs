@@ -46,7 +46,7 @@ public static class Attestor
             throw Diagnostics.Diagnostics.FileNotFound.Exception($"predicate '{predicatePath}' does not exist", predicatePath);
         try
         {
-            return JsonNode.Parse(File.ReadAllBytes(predicatePath)) as JsonObject
+            return JsonNode.Parse(File.ReadAllBytes(predicatePath), documentOptions: SignatureBundle.StrictJson) as JsonObject
                    ?? throw Diagnostics.Diagnostics.PredicateInvalid.Exception($"'{predicatePath}' is not a JSON object", predicatePath);
         }
         catch (JsonException ex)

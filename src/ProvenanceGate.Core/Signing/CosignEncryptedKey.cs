@@ -117,7 +117,7 @@ internal static class CosignEncryptedKey
 
     private static EncryptedKeyFields Parse(byte[] body)
     {
-        using var document = JsonDocument.Parse(body);
+        using var document = JsonDocument.Parse(body, SignatureBundle.StrictJson);
         var root = document.RootElement;
         var kdf = root.GetProperty("kdf");
         var parameters = kdf.GetProperty("params");

@@ -44,7 +44,7 @@ public sealed record InTotoStatement(string Type, IReadOnlyList<StatementSubject
         JsonObject? json;
         try
         {
-            json = JsonNode.Parse(payload) as JsonObject;
+            json = JsonNode.Parse(payload, documentOptions: SignatureBundle.StrictJson) as JsonObject;
         }
         catch (JsonException ex)
         {

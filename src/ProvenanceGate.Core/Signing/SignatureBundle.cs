@@ -45,6 +45,14 @@ internal sealed record SignatureBundle(
         MediaTypeV03,
     ];
 
+    private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
+
+    /// <summary>
+    /// Duplicate member names are refused everywhere signed JSON is read: two parsers picking different duplicates is
+    /// a classic way to make a verifier and a consumer disagree about what was signed.
+    /// </summary>
+    internal static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
+
     // Bundles are small; anything bigger is not one (and would otherwise be read whole into memory).
     private const long MaxBundleBytes = 64L << 20;
 
@@ -59,7 +67,10 @@ internal sealed record SignatureBundle(
         JsonObject json;
         try
         {
-            json = JsonNode.Parse(File.ReadAllBytes(path)) as JsonObject
+            // A bundle saved by a Windows editor may start with a UTF-8 BOM; the JSON reader does not skip it.
+            var bytes = File.ReadAllBytes(path);
+            var start = bytes.AsSpan().StartsWith(Utf8Bom) ? Utf8Bom.Length : 0;
+            json = JsonNode.Parse(bytes.AsSpan(start), documentOptions: StrictJson) as JsonObject
                    ?? throw malformed.Exception($"'{path}' is not a JSON object", path);
         }
         catch (JsonException ex)
@@ -92,13 +103,18 @@ internal sealed record SignatureBundle(
                 $"'{path}': bundle media type '{mediaType}' is not supported (v0.1 to v0.3 are)", path);
         }
 
-        var material = json["verificationMaterial"] as JsonObject;
-        var hint = material?["publicKey"]?["hint"] is JsonValue h && h.TryGetValue<string>(out var hintText) ? hintText : null;
-        var hasTlog = material?["tlogEntries"] is JsonArray { Count: > 0 };
-        var hasTimestamps = material?["timestampVerificationData"]?["rfc3161Timestamps"] is JsonArray { Count: > 0 };
+        var material = Child(json, "verificationMaterial", path);
+        var hint = Child(material, "publicKey", path)?["hint"] is JsonValue h && h.TryGetValue<string>(out var hintText) ? hintText : null;
+        var hasTlog = Child(material, "tlogEntries", path, array: true) is JsonArray { Count: > 0 };
+        var hasTimestamps = Child(Child(material, "timestampVerificationData", path), "rfc3161Timestamps", path, array: true) is JsonArray { Count: > 0 };
+        if (mediaType.EndsWith("0.3+json", StringComparison.Ordinal) || mediaType.EndsWith("version=0.3", StringComparison.Ordinal))
+        {
+            if (material?["x509CertificateChain"] is not null)
+                throw malformed.Exception($"'{path}': a v0.3 bundle must not carry x509CertificateChain", path);
+        }
 
-        var message = json["messageSignature"] as JsonObject;
-        var envelope = json["dsseEnvelope"] as JsonObject;
+        var message = Child(json, "messageSignature", path) as JsonObject;
+        var envelope = Child(json, "dsseEnvelope", path) as JsonObject;
         if ((message is null) == (envelope is null))
             throw malformed.Exception($"'{path}': a bundle must hold exactly one of messageSignature and dsseEnvelope", path);
 
@@ -115,6 +131,15 @@ internal sealed record SignatureBundle(
 
         return new SignatureBundle(SignatureFileKind.SigstoreBundle, mediaType, hint, messageSignature,
             envelope is null ? null : DsseEnvelope.FromJson(envelope, path), null, hasTlog || hasTimestamps);
+    }
+
+    // A member that is present must have the shape protojson gives it: a wrong type is a malformed bundle, as in sigstore-go.
+    private static JsonNode? Child(JsonNode? parent, string name, string path, bool array = false)
+    {
+        var child = (parent as JsonObject)?[name];
+        if (child is null || (array ? child is JsonArray : child is JsonObject))
+            return child;
+        throw Diagnostics.Diagnostics.BundleMalformed.Exception($"'{path}': {name} is not a JSON {(array ? "array" : "object")}", path);
     }
 
     /// <summary>A v0.3 bundle with a message signature, as `cosign sign-blob --bundle` (no tlog) writes it.</summary>

@@ -17,8 +17,19 @@ public sealed record BomComponent(JsonObject Node, string JsonPath, BomComponent
 
     public string? Purl => BomDocument.Text(Node["purl"]);
 
-    /// <summary>How reports and exceptions name the component: its bom-ref, else its name.</summary>
+    /// <summary>How exceptions and JSON reports name the component: its bom-ref, else its name.</summary>
     public string Id => BomRef ?? Name;
+
+    /// <summary>How messages name it: group/name@version, shorter than a purl bom-ref.</summary>
+    public string DisplayName
+    {
+        get
+        {
+            var group = BomDocument.Text(Node["group"]);
+            var name = group is { Length: > 0 } ? group + "/" + Name : Name;
+            return Version is { Length: > 0 } version ? name + "@" + version : name;
+        }
+    }
 
     public bool IsModel => Type == "machine-learning-model";
 

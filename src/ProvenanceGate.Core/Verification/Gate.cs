@@ -44,7 +44,7 @@ public static class Gate
         {
             var waiver = finding.Diagnostic.Severity == DiagnosticSeverity.Info ? null : context.Policy.Exceptions.FirstOrDefault(e =>
                 e.Code == finding.Diagnostic.Code && e.Expires > now &&
-                (e.Component == "*" || string.Equals(e.Component, component, StringComparison.Ordinal)));
+                (e.Component == "*" || Matches(context.Bom, e.Component, component)));
             findings.Add(waiver is null
                 ? finding
                 : finding with
@@ -61,6 +61,17 @@ public static class Gate
         var ordered = CheckIds.All.SelectMany(id => findings.Where(f => f.Check == id)).ToList();
         var checks = CheckIds.All.Select(id => Summarize(context, id, ordered.Where(f => f.Check == id).ToList())).ToList();
         return new GateReport(context.Bom.Path, checks, ordered, context.Lineage, context.Graph, context.Options.FailOnWarning);
+    }
+
+    /// <summary>An exception names a component by bom-ref, name, group/name or group/name@version.</summary>
+    private static bool Matches(BomDocument bom, string wanted, string? component)
+    {
+        if (component is null)
+            return false;
+        if (string.Equals(wanted, component, StringComparison.Ordinal))
+            return true;
+        var match = bom.Components.FirstOrDefault(c => c.Id == component);
+        return match is not null && (wanted == match.Name || wanted == match.DisplayName || wanted == BomDocument.ModelName(match.Node));
     }
 
     private static CheckResult Summarize(GateContext context, string id, List<GateFinding> findings)

@@ -120,7 +120,7 @@ public sealed class BomBadInputTests
         File.CreateSymbolicLink(Path.Combine(model, "extra.bin"), temp.Combine("gone.bin"));
         var result = Cli.Run("bom", model, "--timestamp", "0");
         Assert.That(result.ExitCode, Is.EqualTo(2));
-        Assert.That(result.Stderr, Does.Match("error PG000[27]:.*extra.bin"));
+        Assert.That(result.Stderr, Does.Match("error PG0002:.*extra.bin"));
         Assert.That(result.Stdout, Is.Empty);
     }
 

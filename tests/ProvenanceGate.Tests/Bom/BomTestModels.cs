@@ -75,6 +75,7 @@ internal static class BomTestModels
 
     public static string WriteDeclaration(string path, string? text = null)
     {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, text ?? Declaration);
         return path;
     }

@@ -95,6 +95,17 @@ public sealed class BomValidatorTests
     }
 
     [Test]
+    public void Semantic_checks_catch_what_the_upstream_schema_fixture_gets_away_with()
+    {
+        // valid-formulation-1.6.json passes the schema (see SchemaValidatorTests) but refers to 'component-a',
+        // which no component declares.
+        var file = RepoPaths.TestData("cyclonedx-examples", "1.6", "valid-formulation-1.6.json");
+        var diagnostics = BomValidator.Validate(File.ReadAllText(file), file);
+        Assert.That(diagnostics.Select(d => d.Code).Distinct(), Is.EqualTo((string[])["PG1013"]));
+        Assert.That(diagnostics, Has.All.Property("Line").GreaterThan(1));
+    }
+
+    [Test]
     public void Validate_command_exit_codes_and_json_format()
     {
         using var temp = new TempDirectory();

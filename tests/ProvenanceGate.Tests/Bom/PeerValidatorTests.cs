@@ -54,7 +54,7 @@ public sealed class PeerValidatorTests
 
     private static IEnumerable<TestCaseData> Cases()
     {
-        foreach (var specVersion in new[] { "1.5", "1.6" })
+        foreach (var specVersion in new[] { "1.5", "1.6", "1.7" })
         {
             yield return new TestCaseData(specVersion, 1, false).SetName($"Peer accepts {specVersion} single file, no declaration");
             yield return new TestCaseData(specVersion, 4, false).SetName($"Peer accepts {specVersion} sharded, no declaration");

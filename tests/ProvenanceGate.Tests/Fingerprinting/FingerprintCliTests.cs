@@ -6,6 +6,9 @@ namespace ProvenanceGate.Tests.Fingerprinting;
 
 public sealed class FingerprintCliTests
 {
+    private static readonly string[] OnlyBase = ["dev-base"];
+    private static readonly string[] BaseAndSharded = ["dev-base", "dev-sharded"];
+
     private static string Model(string name) => RepoPaths.TestData("trained", "models", name);
 
     [Test]
@@ -75,6 +78,33 @@ public sealed class FingerprintCliTests
         Assert.That(matches, Has.Count.EqualTo(1));
         Assert.That(matches[0].GetProperty("name").GetString(), Is.EqualTo("dev-base"));
         Assert.That(matches[0].GetProperty("kind").GetString(), Is.EqualTo("derived"));
+    }
+
+    [Test]
+    public void Scan_index_is_persisted_reused_and_rebuilt_when_damaged()
+    {
+        using var temp = new TempDirectory();
+        var db = temp.Combine("db");
+        Directory.CreateDirectory(db);
+        foreach (var name in new[] { "dev-base", "dev-twin" })
+            FingerprintFile.Write(Path.Combine(db, name + FingerprintFile.Extension), TrainedFixtureTests.Fingerprint(name));
+        var query = TrainedFixtureTests.Fingerprint("dev-ft");
+        var catalogue = ReferenceCatalogue.LoadBundled();
+
+        Assert.That(Scanner.Scan(query, catalogue, db, 3).Select(m => m.Name), Is.EqualTo(OnlyBase));
+        var indexFile = Path.Combine(db, ScanIndex.IndexFileName);
+        Assert.That(File.Exists(indexFile), Is.True);
+        var written = File.GetLastWriteTimeUtc(indexFile);
+
+        // Unchanged directory: the index is reused as is.
+        Assert.That(Scanner.Scan(query, catalogue, db, 3).Select(m => m.Name), Is.EqualTo(OnlyBase));
+        Assert.That(File.GetLastWriteTimeUtc(indexFile), Is.EqualTo(written));
+
+        // Damaged index: ignored and rebuilt; a new file is picked up.
+        File.WriteAllText(indexFile, "garbage");
+        FingerprintFile.Write(Path.Combine(db, "dev-sharded" + FingerprintFile.Extension), TrainedFixtureTests.Fingerprint("dev-sharded"));
+        Assert.That(Scanner.Scan(query, catalogue, db, 3).Select(m => m.Name), Is.EquivalentTo(BaseAndSharded));
+        Assert.That(ScanIndex.LoadDirectory(db).Count, Is.EqualTo(3));
     }
 
     [Test]

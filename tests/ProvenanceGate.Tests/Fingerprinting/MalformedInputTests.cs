@@ -119,6 +119,8 @@ public sealed class MalformedInputTests
     [TestCase("{", "PG3005", TestName = "fingerprint file that is not JSON")]
     [TestCase("{\"schemaVersion\": 99, \"name\": \"x\"}", "PG3006", TestName = "fingerprint file from a future schema")]
     [TestCase("{\"schemaVersion\": 1}", "PG3005", TestName = "fingerprint file without name or model")]
+    [TestCase("{\"name\": \"x\", \"model\": {\"format\": \"s\", \"parameterCount\": 1, \"tensorCount\": 1, \"weightBytes\": 1, \"dTypes\": []}}", "PG3005", TestName = "fingerprint file without schemaVersion")]
+    [TestCase("{\"schemaVersion\": \"1\", \"name\": \"x\"}", "PG3005", TestName = "fingerprint file with a string schemaVersion")]
     [TestCase("{\"schemaVersion\": 1, \"name\": \"x\", \"model\": {\"format\": \"s\", \"parameterCount\": 1, \"tensorCount\": 1, \"weightBytes\": 1, \"dTypes\": []}, \"weights\": {\"residualWidth\": 4, \"gramSubset\": [0, 9], \"vectorSubset\": [], \"tensorHashes\": [], \"layers\": [], \"finalNorm\": \"\"}}", "PG3005", TestName = "fingerprint file with a subset out of range")]
     [TestCase("{\"schemaVersion\": 1, \"name\": \"x\", \"model\": {\"format\": \"s\", \"parameterCount\": 1, \"tensorCount\": 1, \"weightBytes\": 1, \"dTypes\": []}, \"tokenizer\": {\"kind\": \"bpe\", \"vocabularySize\": 1, \"mergeCount\": 0, \"mergesDigest\": \"\", \"vocabularyDigest\": \"\", \"sketch\": \"!!\"}}", "PG3005", TestName = "fingerprint file with bad base64")]
     public void Malformed_fingerprint_file_is_a_PG_error(string content, string code)
@@ -139,5 +141,19 @@ public sealed class MalformedInputTests
         var missing = Cli.Run("compare", temp.Combine("nope"), temp.Combine("nope"));
         Assert.That(missing.ExitCode, Is.EqualTo(ExitCodes.InputError));
         Assert.That(missing.Stderr, Does.Contain("error PG0002"));
+    }
+
+    [Test]
+    public void Rows_longer_than_a_chunk_are_streamed_in_bounded_pieces()
+    {
+        using var temp = new TempDirectory();
+        var values = Enumerable.Range(0, 3_000_000).Select(i => (float)Math.Sin(i)).ToArray();
+        File.WriteAllBytes(temp.Combine("model.safetensors"), SafetensorsWriter.Serialize([new NamedTensor("packed.weight", [values.Length], values)], SafetensorsDType.F32));
+        var weights = Formats.Weights.WeightFormats.Open(temp.Path)!;
+        Assert.That(Formats.Weights.TensorReader.EffectiveRowLength(weights.Tensors[0]), Is.EqualTo(1_000_000));
+
+        var fingerprint = Fingerprinter.FromModelDirectory(temp.Path);
+        Assert.That(fingerprint.Weights!.TensorHashes, Has.Length.EqualTo(1));
+        Assert.That(fingerprint.Model.ParameterCount, Is.EqualTo(3_000_000));
     }
 }

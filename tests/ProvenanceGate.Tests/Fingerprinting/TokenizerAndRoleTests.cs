@@ -83,6 +83,10 @@ public sealed class TokenizerAndRoleTests
     [TestCase("encoder.block.2.layer.0.SelfAttention.q.weight", TensorRole.Query, 2)]
     [TestCase("encoder.block.2.layer.1.DenseReluDense.wo.weight", TensorRole.Down, 2)]
     [TestCase("model.layers.1.mlp.gate.weight", TensorRole.Other, 1)]
+    [TestCase("model.layers.1.self_attn.dense.weight", TensorRole.AttentionOutput, 1)]
+    [TestCase("model.layers.1.self_attn.qkv_proj.weight", TensorRole.QueryKeyValue, 1)]
+    [TestCase("model.layers.1.mlp.gate_up_proj.weight", TensorRole.GateUp, 1)]
+    [TestCase("model.layers.2.mlp.experts.7.down_proj.weight", TensorRole.Down, 2)]
     [TestCase("some.custom.prefix.layers.7.mlp.fc1.weight", TensorRole.Up, 7)]
     public void Tensor_roles_resolve_across_naming_schemes(string name, TensorRole role, int? layer)
     {

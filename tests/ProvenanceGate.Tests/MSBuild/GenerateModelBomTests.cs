@@ -1,10 +1,52 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
 using Microsoft.Build.Utilities;
 using ProvenanceGate.Build;
+using ProvenanceGate.Models;
 
 namespace ProvenanceGate.Tests.MSBuild;
 
+[NonParallelizable] // SOURCE_DATE_EPOCH is process-wide
 public sealed class GenerateModelBomTests
 {
+    [Test]
+    public void Writes_the_composite_bom_once_and_then_leaves_it_unchanged()
+    {
+        using var temp = new TempDirectory();
+        var spec = new SyntheticModelSpec();
+        SyntheticModel.WriteDirectory(temp.Combine("models", "m"), spec, SyntheticModel.CreateTensors(spec));
+        var (task, engine) = Create(temp);
+        WriteAssets(task.ProjectAssetsFile, temp);
+        task.Models = [new TaskItem("models/m", new Dictionary<string, string> { ["Name"] = "my-model", ["BaseModel"] = "org/base", ["License"] = "MIT" })];
+        var previous = Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH");
+        Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", "1767225600");
+        try
+        {
+            Assert.That(task.Execute(), Is.True, string.Join("\n", engine.Errors));
+            Assert.That(task.BomChanged, Is.True);
+            var written = File.GetLastWriteTimeUtc(task.BomPath);
+
+            var bom = JsonNode.Parse(File.ReadAllText(task.BomPath))!;
+            Assert.That((string?)bom["metadata"]!["component"]!["name"], Is.EqualTo("App"));
+            var library = bom["components"]!.AsArray().Single(c => (string?)c!["purl"] == "pkg:nuget/Lib.A@1.2.0")!;
+            Assert.That((string?)library["hashes"]![0]!["content"], Is.EqualTo(Convert.ToHexStringLower(SHA512.HashData("a"u8))));
+            Assert.That((string?)library["licenses"]![0]!["license"]!["name"], Is.EqualTo("Unknown - See URL"));
+            Assert.That((string?)library["licenses"]![0]!["license"]!["url"], Is.EqualTo("https://example.org/licence"));
+            Assert.That(bom["components"]!.AsArray().Any(c => (string?)c!["name"] == "Dev.Tool"), Is.False, "PrivateAssets=all packages do not ship");
+            Assert.That(bom["components"]!.AsArray().Any(c => (string?)c!["type"] == "machine-learning-model"), Is.True);
+
+            var (again, engine2) = Create(temp);
+            again.Models = task.Models;
+            Assert.That(again.Execute(), Is.True, string.Join("\n", engine2.Errors));
+            Assert.That(again.BomChanged, Is.False);
+            Assert.That(File.GetLastWriteTimeUtc(task.BomPath), Is.EqualTo(written));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", previous);
+        }
+    }
+
     [Test]
     public void Missing_model_directory_is_PG5004_naming_the_directory()
     {
@@ -77,6 +119,26 @@ public sealed class GenerateModelBomTests
         Assert.That(task.Execute(), Is.False);
 
         Assert.That(engine.Errors.Single(), Does.Match($"^{System.Text.RegularExpressions.Regex.Escape(nuspec)}\\(4,[0-9]+\\): error PG5003: "));
+    }
+
+    private static void WriteAssets(string path, TempDirectory temp)
+    {
+        var packages = temp.Combine("packages") + Path.DirectorySeparatorChar;
+        Directory.CreateDirectory(temp.Combine("packages", "lib.a", "1.2.0"));
+        File.WriteAllText(temp.Combine("packages", "lib.a", "1.2.0", "lib.a.nuspec"),
+            "<package><metadata><id>Lib.A</id><licenseUrl>https://example.org/licence</licenseUrl></metadata></package>");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, $$"""
+            { "version": 3,
+              "targets": { "net10.0": { "Lib.A/1.2.0": { "type": "package" }, "Dev.Tool/1.0.0": { "type": "package" } } },
+              "libraries": {
+                "Lib.A/1.2.0": { "sha512": "{{Convert.ToBase64String(SHA512.HashData("a"u8))}}", "type": "package", "path": "lib.a/1.2.0", "files": [ "lib.a.nuspec" ] },
+                "Dev.Tool/1.0.0": { "sha512": "{{Convert.ToBase64String(SHA512.HashData("d"u8))}}", "type": "package", "path": "dev.tool/1.0.0" } },
+              "packageFolders": { "{{packages}}": {} },
+              "project": { "frameworks": { "net10.0": { "dependencies": {
+                "Lib.A": { "target": "Package", "version": "[1.2.0, )" },
+                "Dev.Tool": { "target": "Package", "version": "[1.0.0, )", "suppressParent": "All" } } } } } }
+            """);
     }
 
     private static (GenerateModelBom Task, FakeBuildEngine Engine) Create(TempDirectory temp)

@@ -42,6 +42,21 @@ public sealed class NuGetAssetsReaderTests
     }
 
     [Test]
+    public void The_nupkg_file_hash_wins_over_the_assets_content_hash()
+    {
+        using var temp = new TempDirectory();
+        var assets = WriteAssets(temp);
+        // nuget.org packages are repository-signed: the assets file records the hash without the signature, the
+        // .nupkg.sha512 file the hash of the .nupkg as downloaded.
+        File.WriteAllText(temp.Combine("packages", "yamldotnet", "16.3.0", "yamldotnet.16.3.0.nupkg.sha512"), Convert.ToBase64String(SHA512.HashData("signed nupkg"u8)));
+
+        var graph = NuGetAssetsReader.Read(assets, "net10.0");
+
+        Assert.That(graph.Find("YamlDotNet")!.Sha512Hex, Is.EqualTo(Convert.ToHexStringLower(SHA512.HashData("signed nupkg"u8))));
+        Assert.That(graph.Find("App.Lib")!.Sha512Hex, Is.EqualTo(Convert.ToHexStringLower(SHA512.HashData("app"u8))), "no .nupkg.sha512: the assets hash");
+    }
+
+    [Test]
     public void Packages_reachable_only_through_private_assets_are_development_dependencies()
     {
         using var temp = new TempDirectory();

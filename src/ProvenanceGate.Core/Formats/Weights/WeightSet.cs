@@ -78,18 +78,16 @@ public sealed class TensorReader : IDisposable
     public void ReadRows(WeightTensor tensor, Action<ReadOnlySpan<float>, long, int> onRows)
     {
         var elementSize = SafetensorsDTypes.SizeOf(tensor.DType);
-        var rowLength = tensor.RowLength;
+        var rowLength = EffectiveRowLength(tensor);
         var rowBytes = rowLength * elementSize;
         if (rowLength == 0 || tensor.ElementCount == 0)
             return;
-        if (rowBytes > int.MaxValue / 8)
-            throw Diagnostics.Diagnostics.SafetensorsMalformed.Exception($"{tensor.FilePath}: tensor '{tensor.Name}' has rows of {rowBytes} bytes, too long to stream", tensor.FilePath);
         var rowsPerChunk = (int)Math.Max(1, ChunkBytes / rowBytes);
         var chunkElements = checked((int)(rowsPerChunk * rowLength));
         EnsureBuffers(checked(chunkElements * elementSize), chunkElements);
 
         var handle = Handle(tensor.FilePath);
-        var totalRows = tensor.RowCount;
+        var totalRows = tensor.ElementCount / rowLength;
         for (long row = 0; row < totalRows; row += rowsPerChunk)
         {
             var rows = (int)Math.Min(rowsPerChunk, totalRows - row);
@@ -103,15 +101,23 @@ public sealed class TensorReader : IDisposable
         }
     }
 
-    /// <summary>Reads selected rows only (used for strided reads such as the rows of a residual subset).</summary>
-    public void ReadRow(WeightTensor tensor, long row, Span<float> destination)
+    /// <summary>
+    /// The row length <see cref="ReadRows"/> delivers: the tensor's own rows, or, when one row is longer than a
+    /// chunk (huge 1-D or packed tensors), the largest divisor of it that fits, so memory stays bounded.
+    /// </summary>
+    public static long EffectiveRowLength(WeightTensor tensor)
     {
-        var elementSize = SafetensorsDTypes.SizeOf(tensor.DType);
-        var rowLength = (int)tensor.RowLength;
-        EnsureBuffers(rowLength * elementSize, rowLength);
-        var raw = _raw.AsSpan(0, rowLength * elementSize);
-        ReadExactly(Handle(tensor.FilePath), raw, tensor.FileOffset + (row * rowLength * elementSize), tensor.FilePath);
-        Decode(tensor.DType, raw, destination[..rowLength]);
+        var rowLength = tensor.RowLength;
+        var maxElements = ChunkBytes / SafetensorsDTypes.SizeOf(tensor.DType);
+        if (rowLength <= maxElements)
+            return rowLength;
+        for (long candidate = maxElements; candidate > 1; candidate--)
+        {
+            if (rowLength % candidate == 0)
+                return candidate;
+        }
+
+        return 1;
     }
 
     public void Decode(SafetensorsDType dtype, ReadOnlySpan<byte> raw, Span<float> values)

@@ -112,7 +112,7 @@ internal static class DigestCheck
         context.ModelDirectoryFiles = present.Select(p => p.Relative).ToList();
         foreach (var (relative, isLink) in present)
         {
-            if (listedPaths.Contains(relative) || ignored.Contains(relative) || IsIgnoredByPolicy(relative, policy.Ignore))
+            if (listedPaths.Contains(relative) || ignored.Contains(relative) || IsIgnoredByPolicy(relative, policy.Ignore) || IsBomFile(relative))
                 continue;
             if (isLink && ResolvesOutside(root, Path.Combine(root, relative)) is { } target)
             {
@@ -201,6 +201,14 @@ internal static class DigestCheck
     {
         // The BOM, its signature and bundle may sit in the model directory: they describe the files, they are not among them.
         var ignored = new HashSet<string>(StringComparer.Ordinal);
+        // The provenance declaration the BOM was generated from describes the model; the generator leaves it out too.
+        foreach (var model in context.Bom.Models)
+        {
+            if (model.Property("provenancegate:declaration") is { Length: > 0 } declaration && UnsafePathReason(declaration) is null)
+                ignored.Add(declaration);
+        }
+
+
         foreach (var path in new[] { context.Options.BomPath, context.Options.SignaturePath, context.Options.BundlePath }.OfType<string>())
         {
             var full = Path.GetFullPath(path);
@@ -210,6 +218,10 @@ internal static class DigestCheck
 
         return ignored;
     }
+
+    /// <summary>BOMs beside the model are documents about it, not part of it (the generator skips them the same way).</summary>
+    private static bool IsBomFile(string relative) =>
+        relative.EndsWith(".cdx.json", StringComparison.OrdinalIgnoreCase) || relative.EndsWith(".bom.json", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsIgnoredByPolicy(string relative, IReadOnlyList<string> patterns) => patterns.Any(pattern =>
         pattern.EndsWith('/')

@@ -28,10 +28,10 @@ internal static class LicenseCheck
                 {
                     if (policy.Deny.Any(d => string.Equals(d, leaf, StringComparison.OrdinalIgnoreCase)))
                         context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateLicenseDenied, licence.JsonPath,
-                            $"{component.Type} '{component.Id}' is licensed '{licence.Text}'; policy '{context.Policy.Name}' denies {leaf}", component.Id);
+                            $"{component.Type} '{component.DisplayName}' is licensed '{licence.Text}'; policy '{context.Policy.Name}' denies {leaf}", component.Id);
                     else if (policy.Allow.Count > 0 && !policy.Allow.Any(a => string.Equals(a, leaf, StringComparison.OrdinalIgnoreCase)))
                         context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateLicenseNotAllowed, licence.JsonPath,
-                            $"{component.Type} '{component.Id}' is licensed '{licence.Text}'; {leaf} is not on the allow list of policy '{context.Policy.Name}' ({string.Join(", ", policy.Allow)})", component.Id);
+                            $"{component.Type} '{component.DisplayName}' is licensed '{licence.Text}'; {leaf} is not on the allow list of policy '{context.Policy.Name}' ({string.Join(", ", policy.Allow)})", component.Id);
                 }
             }
 
@@ -59,7 +59,7 @@ internal static class LicenseCheck
                 var shown = declared.Count == 0 ? "no licence" : "'" + string.Join(" / ", declared.Select(d => d.Text)) + "'";
                 context.Add(CheckIds.Licenses, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateLicenseInheritance,
                     declared.Count > 0 ? declared[0].JsonPath : model.JsonPath,
-                    $"model '{model.Id}' declares {shown} but derives from '{baseName}' under a {family.Name} licence ({string.Join(", ", baseLeaves)}): {family.Obligation}",
+                    $"model '{model.DisplayName}' declares {shown} but derives from '{baseName}' under a {family.Name} licence ({string.Join(", ", baseLeaves)}): {family.Obligation}",
                     model.Id);
             }
         }

@@ -62,7 +62,7 @@ internal static class LineageCheck
                 {
                     var where = context.Options.BaseFingerprintsDirectory is null ? "no --base-fingerprints given" : $"nothing in '{context.Options.BaseFingerprintsDirectory}' matches its name or purl";
                     context.Add(check, GatePolicySeverity(policy.OnInsufficientEvidence), Diagnostics.Diagnostics.GateLineageUnchecked, pointer,
-                        $"cannot check that '{model.Id}' derives from '{baseName}': {where}", model.Id);
+                        $"cannot check that '{model.DisplayName}' derives from '{baseName}': {where}", model.Id);
                     context.Lineage.Add(new LineageResult(model.Id, baseName, "insufficient-evidence", null, where));
                     continue;
                 }
@@ -90,7 +90,7 @@ internal static class LineageCheck
                     .FirstOrDefault(m => !declaredNames.Contains(m.Name, StringComparer.Ordinal));
                 if (best.Name is not null && best.Score > (declaredScore ?? 0))
                     context.Add(check, GatePolicySeverity(policy.OnCloserBase), Diagnostics.Diagnostics.GateLineageCloserBase, model.JsonPath + "/pedigree",
-                        $"the weights of '{model.Id}' match '{best.Name}' (score {best.Score:0.###}) better than any declared base ({(declaredScore is { } d ? d.ToString("0.###", CultureInfo.InvariantCulture) : "none derived")}); '{best.Name}' is not declared",
+                        $"the weights of '{model.DisplayName}' match '{best.Name}' (score {best.Score:0.###}) better than any declared base ({(declaredScore is { } d ? d.ToString("0.###", CultureInfo.InvariantCulture) : "none derived")}); '{best.Name}' is not declared",
                         model.Id);
             }
         }
@@ -106,21 +106,21 @@ internal static class LineageCheck
         {
             case "derived" when policy.MinimumDerivedScore is { } minimum && (outcome.Score ?? 0) < minimum:
                 context.Add(check, GatePolicySeverity(policy.OnIndependent), Diagnostics.Diagnostics.GateLineageNotDerived, pointer,
-                    $"'{model.Id}' resembles its declared base '{baseName}' only weakly (score {score} < policy minimum {minimum:0.###}): {outcome.Reason}", model.Id);
+                    $"'{model.DisplayName}' resembles its declared base '{baseName}' only weakly (score {score} < policy minimum {minimum:0.###}): {outcome.Reason}", model.Id);
                 break;
             case "derived":
                 break;
             case "identical-weights":
                 context.Add(check, GatePolicySeverity(policy.OnIdentical), Diagnostics.Diagnostics.GateLineageIdentical, pointer,
-                    $"the weights of '{model.Id}' are identical to its declared base '{baseName}': a re-upload, not a fine-tune ({outcome.Reason})", model.Id);
+                    $"the weights of '{model.DisplayName}' are identical to its declared base '{baseName}': a re-upload, not a fine-tune ({outcome.Reason})", model.Id);
                 break;
             case "independent":
                 context.Add(check, GatePolicySeverity(policy.OnIndependent), Diagnostics.Diagnostics.GateLineageNotDerived, pointer,
-                    $"the weights of '{model.Id}' do not derive from its declared base '{baseName}' (score {score}): {outcome.Reason}", model.Id);
+                    $"the weights of '{model.DisplayName}' do not derive from its declared base '{baseName}' (score {score}): {outcome.Reason}", model.Id);
                 break;
             default:
                 context.Add(check, GatePolicySeverity(policy.OnInsufficientEvidence), Diagnostics.Diagnostics.GateLineageUnchecked, pointer,
-                    $"lineage of '{model.Id}' from '{baseName}' is inconclusive (score {score}): {outcome.Reason}", model.Id);
+                    $"lineage of '{model.DisplayName}' from '{baseName}' is inconclusive (score {score}): {outcome.Reason}", model.Id);
                 break;
         }
     }

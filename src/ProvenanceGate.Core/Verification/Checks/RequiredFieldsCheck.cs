@@ -29,8 +29,8 @@ internal static class RequiredFieldsCheck
             IEnumerable<(JsonObject Node, string JsonPath, string Subject, string? Component)> targets = field.Scope switch
             {
                 "bom" => [(bom.Root, "", "the BOM", null)],
-                "dataset" => bom.Components.Where(c => c.IsDataset).Select(c => (c.Node, c.JsonPath, $"dataset '{c.Id}'", (string?)c.Id)),
-                _ => models.Select(c => (c.Node, c.JsonPath, $"model '{c.Id}'", (string?)c.Id)),
+                "dataset" => bom.Components.Where(c => c.IsDataset).Select(c => (c.Node, c.JsonPath, $"dataset '{c.DisplayName}'", (string?)c.Id)),
+                _ => models.Select(c => (c.Node, c.JsonPath, $"model '{c.DisplayName}'", (string?)c.Id)),
             };
             foreach (var (node, pointer, subject, component) in targets)
             {
