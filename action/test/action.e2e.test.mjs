@@ -11,7 +11,7 @@ import { after, before, test } from "node:test";
 import { actionDir, runAction } from "./run-action.mjs";
 
 // Everything this file creates lives here and is removed at the end.
-const scratch = mkdtempSync(join(tmpdir(), "pg-action-e2e-"));
+const scratch = mkdtempSync(join(tmpdir(), "pgci-action-e2e-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const repoRoot = join(actionDir, "..");
@@ -23,7 +23,7 @@ let tool;
 before(() => {
   feed = process.env.PROVENANCEGATE_TOOL_FEED;
   if (!feed) {
-    feed = mkdtempSync(join(scratch, "pg-feed-"));
+    feed = mkdtempSync(join(scratch, "pgci-feed-"));
     execFileSync("dotnet", ["pack", join(repoRoot, "src", "ProvenanceGate.Tool"), "-o", feed], { stdio: "inherit" });
   }
   const nupkg = readdirSync(feed).find((f) => /^ProvenanceGate\.Tool\..+\.nupkg$/.test(f));
@@ -32,7 +32,7 @@ before(() => {
   // A private NuGet cache: the feed's version number does not change between builds, a shared cache would
   // hand out a stale package.
   env = {
-    NUGET_PACKAGES: mkdtempSync(join(scratch, "pg-nuget-")),
+    NUGET_PACKAGES: mkdtempSync(join(scratch, "pgci-nuget-")),
     DOTNET_CLI_TELEMETRY_OPTOUT: "1",
     DOTNET_NOLOGO: "1",
     DOTNET_SKIP_FIRST_TIME_EXPERIENCE: "1",
@@ -40,7 +40,7 @@ before(() => {
     SOURCE_DATE_EPOCH: "1795000000",
   };
   // The same package, installed once more to prepare inputs (keys, BOM, signature) as a user's build would.
-  const toolDir = mkdtempSync(join(scratch, "pg-prep-tool-"));
+  const toolDir = mkdtempSync(join(scratch, "pgci-prep-tool-"));
   execFileSync("dotnet", ["tool", "install", "ProvenanceGate.Tool", "--tool-path", toolDir, "--version", version, "--add-source", feed], {
     env: { ...process.env, ...env },
     stdio: "pipe",
@@ -54,7 +54,7 @@ before(() => {
  * `keygen` and the BOM's signature from `sign`, all made by the real tool.
  */
 function signedWorkspace() {
-  const workspace = mkdtempSync(join(scratch, "pg-workspace-"));
+  const workspace = mkdtempSync(join(scratch, "pgci-workspace-"));
   cpSync(join(repoRoot, "samples", "models", "sample-finetune"), join(workspace, "model"), { recursive: true });
   renameSync(join(workspace, "model", "provenance.yaml"), join(workspace, "provenance.yaml"));
   const run = (...args) => execFileSync(tool, args, { cwd: workspace, env: { ...process.env, ...env, COSIGN_PASSWORD: "" }, stdio: "pipe" });

@@ -101,7 +101,7 @@ export function evaluateCondition(condition, contexts) {
  */
 export function runAction({ inputs = {}, event = {}, eventName = "push", workspace, env = {}, dir = actionDir, tempRoot = tmpdir() }) {
   const action = loadAction(dir);
-  const root = mkdtempSync(join(tempRoot, "pg-runner-"));
+  const root = mkdtempSync(join(tempRoot, "pgci-runner-"));
   const runnerTemp = join(root, "runner-temp");
   mkdirSync(runnerTemp);
   workspace ??= mkdtempSync(join(root, "workspace-"));

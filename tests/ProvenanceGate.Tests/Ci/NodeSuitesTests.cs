@@ -101,7 +101,7 @@ public sealed class NodeSuitesTests
     /// <summary>Packs the tool this test run built (no rebuild) into a temp folder feed, once per run.</summary>
     private static string PackTool()
     {
-        var feed = Path.Combine(Path.GetTempPath(), "pg-tool-feed-" + Guid.NewGuid().ToString("N")[..12]);
+        var feed = Path.Combine(Path.GetTempPath(), "pgci-tool-feed-" + Guid.NewGuid().ToString("N")[..12]);
 #if DEBUG
         const string configuration = "Debug";
 #else
