@@ -161,7 +161,17 @@ public sealed class AiBomBuilder
         var datasets = new SortedDictionary<string, JsonObject>(StringComparer.Ordinal);
         foreach (var model in models)
         {
-            components.Add((JsonObject)model.Component.DeepClone());
+            var component = (JsonObject)model.Component.DeepClone();
+            if (model.EnvironmentalConsiderations is { } environmental && SpecVersion != "1.5")
+            {
+                var card = component["modelCard"] as JsonObject ?? new JsonObject();
+                component["modelCard"] = card;
+                var considerations = card["considerations"] as JsonObject ?? new JsonObject();
+                card["considerations"] = considerations;
+                considerations["environmentalConsiderations"] = environmental.DeepClone();
+            }
+
+            components.Add(component);
             foreach (var data in model.DataComponents)
                 datasets.TryAdd(data["bom-ref"]!.GetValue<string>(), (JsonObject)data.DeepClone());
             foreach (var (from, to) in model.Dependencies)

@@ -6,8 +6,7 @@ namespace ProvenanceGate.Bom;
 
 /// <summary>
 /// SHA-256 of model files, fast: files are hashed in parallel (one per core, largest first so a big shard does
-/// not start last), each read in 4 MiB blocks with no FileStream buffer, while the next block is already being
-/// read as the current one is hashed.
+/// not start last), each read in 4 MiB blocks with no FileStream buffer, sequential-scan hinted so the kernel reads ahead.
 /// </summary>
 public static class FileHasher
 {
@@ -35,27 +34,23 @@ public static class FileHasher
     {
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan | FileOptions.Asynchronous);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var current = ArrayPool<byte>.Shared.Rent(BlockSize);
-            var next = ArrayPool<byte>.Shared.Rent(BlockSize);
+            var buffer = ArrayPool<byte>.Shared.Rent(BlockSize);
             try
             {
-                var read = stream.Read(current, 0, BlockSize);
-                while (read > 0)
+                // Synchronous reads on purpose: the kernel's read-ahead (SequentialScan) already overlaps the disk with
+                // hashing, and blocking on async reads from Parallel.ForEach workers would starve the thread pool.
+                int read;
+                while ((read = stream.Read(buffer, 0, BlockSize)) > 0)
                 {
-                    // Overlap: the kernel copies the next block while this thread hashes the current one.
-                    var pending = stream.ReadAsync(next, 0, BlockSize);
-                    hash.AppendData(current, 0, read);
+                    hash.AppendData(buffer, 0, read);
                     progress?.Report(read);
-                    read = pending.GetAwaiter().GetResult();
-                    (current, next) = (next, current);
                 }
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(current);
-                ArrayPool<byte>.Shared.Return(next);
+                ArrayPool<byte>.Shared.Return(buffer);
             }
 
             return Convert.ToHexStringLower(hash.GetHashAndReset());

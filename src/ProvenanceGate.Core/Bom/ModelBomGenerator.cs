@@ -35,7 +35,14 @@ public sealed record ModelBomPart(
     IReadOnlyList<JsonObject> DataComponents,
     IReadOnlyDictionary<string, IReadOnlyList<string>> Dependencies,
     JsonObject? Formula,
-    IReadOnlyList<Diagnostic> Warnings);
+    IReadOnlyList<Diagnostic> Warnings)
+{
+    /// <summary>
+    /// <c>modelCard.considerations.environmentalConsiderations</c>, which CycloneDX has only from 1.6 on:
+    /// <see cref="AiBomBuilder"/> adds it for 1.6+; the same facts are always in <c>provenancegate:energy:*</c> properties.
+    /// </summary>
+    public JsonObject? EnvironmentalConsiderations { get; init; }
+}
 
 /// <summary>
 /// Builds the CycloneDX component tree of one Hugging Face-style model directory. Sources, first one wins:
@@ -224,7 +231,10 @@ public static partial class ModelBomGenerator
                 dependencies.TryAdd(dataset.Ref, []);
 
             var formula = Formula(modelRef, ancestors.Select(a => a.Ref).ToList(), datasets.Select(d => d.Ref).ToList());
-            return new ModelBomPart(modelRef, component, datasets.Select(d => d.Component).ToList(), dependencies, formula, _warnings);
+            return new ModelBomPart(modelRef, component, datasets.Select(d => d.Component).ToList(), dependencies, formula, _warnings)
+            {
+                EnvironmentalConsiderations = Environmental(),
+            };
         }
 
         private void AddLicense(JsonObject component)
@@ -762,11 +772,46 @@ public static partial class ModelBomGenerator
                     Prop(prefix + "scope", approval.Scope);
             }
 
+            if (declaration.Training?.Energy is { } energy)
+            {
+                Prop("provenancegate:energy:activity", energy.Activity);
+                Prop("provenancegate:energy:kwh", energy.ConsumptionKwh.ToString(CultureInfo.InvariantCulture));
+                if (energy.Co2eqTonnes is { } co2)
+                    Prop("provenancegate:energy:co2eq-tonnes", co2.ToString(CultureInfo.InvariantCulture));
+                if (energy.Co2OffsetTonnes is { } offset)
+                    Prop("provenancegate:energy:co2-offset-tonnes", offset.ToString(CultureInfo.InvariantCulture));
+                Prop("provenancegate:energy:provider", energy.Provider);
+                Prop("provenancegate:energy:source", energy.EnergySource);
+                Source("energy", DeclarationSource);
+            }
+
             if (declaration.SafetyFilters.Count > 0)
                 Source("safety-filters", DeclarationSource);
             if (declaration.Approvals.Count > 0)
                 Source("approvals", DeclarationSource);
             Prop("provenancegate:declaration", Path.GetFileName(declaration.SourceFile ?? "declaration"));
+        }
+
+        private JsonObject? Environmental()
+        {
+            if (declaration?.Training?.Energy is not { } energy)
+                return null;
+            var consumption = new JsonObject
+            {
+                ["activity"] = energy.Activity,
+                ["energyProviders"] = new JsonArray(new JsonObject
+                {
+                    ["organization"] = new JsonObject { ["name"] = energy.Provider },
+                    ["energySource"] = energy.EnergySource,
+                    ["energyProvided"] = new JsonObject { ["value"] = energy.ConsumptionKwh, ["unit"] = "kWh" },
+                }),
+                ["activityEnergyCost"] = new JsonObject { ["value"] = energy.ConsumptionKwh, ["unit"] = "kWh" },
+            };
+            if (energy.Co2eqTonnes is { } co2)
+                consumption["co2CostEquivalent"] = new JsonObject { ["value"] = co2, ["unit"] = "tCO2eq" };
+            if (energy.Co2OffsetTonnes is { } offset)
+                consumption["co2CostOffset"] = new JsonObject { ["value"] = offset, ["unit"] = "tCO2eq" };
+            return new JsonObject { ["energyConsumptions"] = new JsonArray(consumption) };
         }
 
         private JsonObject? Formula(string modelRef, List<string> baseRefs, List<string> datasetRefs)

@@ -182,7 +182,7 @@ public sealed record ModelDeclaration
 
     private static DeclaredTraining ReadTraining(YamlReader r, YamlNode node)
     {
-        var m = r.Mapping(node, "training", "method", "description", "hyperparameters", "seeds", "hardware", "frameworks", "startedAt", "finishedAt", "steps", "tokens");
+        var m = r.Mapping(node, "training", "method", "description", "hyperparameters", "seeds", "hardware", "frameworks", "startedAt", "finishedAt", "steps", "tokens", "energy");
         var method = r.String(m, "method");
         if (method is not null && !DeclaredTraining.Methods.Contains(method, StringComparer.Ordinal))
             throw r.Fail(YamlReader.Get(m, "method")!, $"training method '{method}' is not one of {string.Join(", ", DeclaredTraining.Methods)}");
@@ -202,7 +202,31 @@ public sealed record ModelDeclaration
             FinishedAt = r.String(m, "finishedAt"),
             Steps = r.String(m, "steps"),
             Tokens = r.String(m, "tokens"),
+            Energy = YamlReader.Get(m, "energy") is { } energy ? ReadEnergy(r, energy) : null,
         };
+    }
+
+    private static DeclaredEnergy ReadEnergy(YamlReader r, YamlNode node)
+    {
+        var m = r.Mapping(node, "training.energy", "activity", "consumptionKwh", "co2eqTonnes", "co2OffsetTonnes", "provider", "energySource");
+        var activity = r.String(m, "activity") ?? "training";
+        if (!DeclaredEnergy.Activities.Contains(activity, StringComparer.Ordinal))
+            throw r.Fail(YamlReader.Get(m, "activity")!, $"activity '{activity}' is not one of {string.Join(", ", DeclaredEnergy.Activities)}");
+        var source = r.String(m, "energySource") ?? "unknown";
+        if (!DeclaredEnergy.Sources.Contains(source, StringComparer.Ordinal))
+            throw r.Fail(YamlReader.Get(m, "energySource")!, $"energySource '{source}' is not one of {string.Join(", ", DeclaredEnergy.Sources)}");
+        return new DeclaredEnergy(activity, Number(r, m, "consumptionKwh") ?? throw r.Fail(m, "'consumptionKwh' is required in training.energy"),
+            Number(r, m, "co2eqTonnes"), Number(r, m, "co2OffsetTonnes"), Required(r, m, "provider"), source);
+    }
+
+    private static decimal? Number(YamlReader r, YamlMappingNode mapping, string key)
+    {
+        var text = r.String(mapping, key);
+        if (text is null)
+            return null;
+        return decimal.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value) && value >= 0
+            ? value
+            : throw r.Fail(YamlReader.Get(mapping, key)!, $"'{key}' must be a non-negative number, not '{text}'");
     }
 
     private static DeclaredMetric ReadMetric(YamlReader r, YamlNode node)
@@ -317,6 +341,16 @@ public sealed record DeclaredTraining
     public string? Steps { get; init; }
 
     public string? Tokens { get; init; }
+
+    public DeclaredEnergy? Energy { get; init; }
+}
+
+/// <summary>Energy used by a lifecycle activity (CycloneDX 1.6+ environmentalConsiderations; properties in 1.5).</summary>
+public sealed record DeclaredEnergy(string Activity, decimal ConsumptionKwh, decimal? Co2eqTonnes, decimal? Co2OffsetTonnes, string Provider, string EnergySource)
+{
+    public static IReadOnlyList<string> Activities { get; } = ["design", "data-collection", "data-preparation", "training", "fine-tuning", "validation", "deployment", "inference", "other"];
+
+    public static IReadOnlyList<string> Sources { get; } = ["coal", "oil", "natural-gas", "nuclear", "wind", "solar", "geothermal", "hydropower", "biofuel", "unknown", "other"];
 }
 
 public sealed record DeclaredFramework(string Name, string? Version);

@@ -127,21 +127,21 @@ public static class FingerprintFile
     {
         public override float[] Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
-            var bytes = Convert.FromBase64String(reader.GetString() ?? throw new JsonException("expected a base64 string"));
+            if (reader.TokenType != JsonTokenType.String)
+                throw new JsonException("expected a base64 string of float16 values");
+            var bytes = reader.GetBytesFromBase64();
             if (bytes.Length % 2 != 0)
                 throw new JsonException("float16 data has an odd byte count");
             var values = new float[bytes.Length / 2];
-            for (var i = 0; i < values.Length; i++)
-                values[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes.AsSpan(i * 2));
+            System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(bytes), values);
             return values;
         }
 
         public override void Write(Utf8JsonWriter writer, float[] value, JsonSerializerOptions options)
         {
-            var bytes = new byte[value.Length * 2];
-            for (var i = 0; i < value.Length; i++)
-                BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(i * 2), (Half)value[i]);
-            writer.WriteBase64StringValue(bytes);
+            var halves = new Half[value.Length];
+            System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(value, halves);
+            writer.WriteBase64StringValue(System.Runtime.InteropServices.MemoryMarshal.AsBytes(halves.AsSpan()));
         }
     }
 
@@ -149,7 +149,9 @@ public static class FingerprintFile
     {
         public override ulong[] Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
-            var bytes = Convert.FromBase64String(reader.GetString() ?? throw new JsonException("expected a base64 string"));
+            if (reader.TokenType != JsonTokenType.String)
+                throw new JsonException("expected a base64 string of uint64 values");
+            var bytes = reader.GetBytesFromBase64();
             if (bytes.Length % 8 != 0)
                 throw new JsonException("uint64 data is not a multiple of 8 bytes");
             var values = new ulong[bytes.Length / 8];

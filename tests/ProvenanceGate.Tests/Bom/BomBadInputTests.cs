@@ -152,6 +152,8 @@ public sealed class BomBadInputTests
     [TestCase("schemaVersion: 1\napprovals:\n  - approver: bob\n    date: yesterday\n", "yesterday")]
     [TestCase("schemaVersion: 1\ndatasets:\n  - name: d\n    containsPii: maybe\n", "maybe")]
     [TestCase("schemaVersion: [1\n", "YAML")]
+    [TestCase("schemaVersion: 1\ntraining:\n  energy: {consumptionKwh: lots, provider: x}\n", "lots")]
+    [TestCase("schemaVersion: 1\ntraining:\n  energy: {consumptionKwh: 1, provider: x, energySource: hamsters}\n", "hamsters")]
     public void Invalid_declarations(string text, string mentioned)
     {
         using var temp = new TempDirectory();

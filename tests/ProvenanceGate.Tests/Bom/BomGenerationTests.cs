@@ -192,6 +192,23 @@ public sealed class BomGenerationTests
     }
 
     [Test]
+    public void Energy_is_environmental_considerations_from_1_6_and_properties_always()
+    {
+        using var temp = new TempDirectory();
+        var model = BomTestModels.Create(temp.Combine("m"));
+        var declaration = BomTestModels.WriteDeclaration(temp.Combine("provenance.yaml"));
+        var v15 = Model(Generate(model, declaration, "1.5"));
+        Assert.That(v15["modelCard"]!["considerations"]?["environmentalConsiderations"], Is.Null);
+        Assert.That(Property(v15, "provenancegate:energy:kwh"), Is.EqualTo("12.5"));
+        var v16 = Model(Generate(model, declaration, "1.6"));
+        var consumption = v16["modelCard"]!["considerations"]!["environmentalConsiderations"]!["energyConsumptions"]![0]!;
+        Assert.That(consumption["activity"]!.GetValue<string>(), Is.EqualTo("training"));
+        Assert.That(consumption["activityEnergyCost"]!["value"]!.GetValue<decimal>(), Is.EqualTo(12.5m));
+        Assert.That(consumption["co2CostEquivalent"]!["unit"]!.GetValue<string>(), Is.EqualTo("tCO2eq"));
+        Assert.That(consumption["energyProviders"]![0]!["energySource"]!.GetValue<string>(), Is.EqualTo("solar"));
+    }
+
+    [Test]
     public void A_json_declaration_means_the_same_as_its_yaml()
     {
         using var temp = new TempDirectory();

@@ -55,6 +55,7 @@ internal static class BomTestModels
           hardware: 1x H100
           frameworks: [{name: peft, version: 0.13.0}]
           startedAt: 2026-10-01T00:00:00Z
+          energy: {consumptionKwh: "12.5", co2eqTonnes: "0.004", provider: ACME cloud, energySource: solar}
         intendedUse: [demos]
         prohibitedUse: [medical advice]
         approvals:
