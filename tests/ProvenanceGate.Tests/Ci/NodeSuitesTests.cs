@@ -50,6 +50,13 @@ public sealed class NodeSuitesTests
         Assert.That(exitCode, Is.EqualTo(0), $"node --test {suite} failed:\n{output}");
     }
 
+    [OneTimeTearDown]
+    public void DeleteToolFeed()
+    {
+        if (ToolFeed.IsValueCreated)
+            Directory.Delete(ToolFeed.Value, recursive: true);
+    }
+
     [Test]
     public void Every_node_test_file_is_run_by_this_fixture()
     {
@@ -94,7 +101,7 @@ public sealed class NodeSuitesTests
     /// <summary>Packs the tool this test run built (no rebuild) into a temp folder feed, once per run.</summary>
     private static string PackTool()
     {
-        var feed = Path.Combine(Path.GetTempPath(), "pg-tool-feed-" + Guid.NewGuid().ToString("N")[..12]);
+        var feed = Path.Combine(Path.GetTempPath(), "pgci-tool-feed-" + Guid.NewGuid().ToString("N")[..12]);
 #if DEBUG
         const string configuration = "Debug";
 #else
