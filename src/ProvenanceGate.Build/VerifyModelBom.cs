@@ -46,22 +46,13 @@ public sealed class VerifyModelBom : Microsoft.Build.Utilities.Task
             PolicyReference = ResolvePolicy(),
             TrustedKeyReferences = TrustedKeys.Where(k => !string.IsNullOrWhiteSpace(k)).Select(k => KeyPaths.Resolve(k.Trim(), ProjectDirectory)).ToArray(),
             SignaturePath = SignatureWritten ? SignaturePath : null,
+
+            // Each item's directory is matched to its model in the BOM by the files it holds (the generator lists them
+            // under the model), and that model's lineage is checked against the item's own BaseFingerprint.
+            ModelDirectories = models.Select(m => new GateModelDirectory(m.Directory, BaseFingerprints: m.BaseFingerprint)).ToList(),
             Now = IO.SourceDate.Resolve(),
         };
-
-        // The gate takes one model directory: with one model it checks that model's files and lineage against its base
-        // fingerprint; with several, those two checks would mix up the models, so they are left to per-model CLI runs.
-        if (models.Count <= 1)
-        {
-            var model = models.SingleOrDefault();
-            Report(Gate.Verify(options with { ModelDirectory = model?.Directory, BaseFingerprintsDirectory = model?.BaseFingerprint }));
-            return;
-        }
-
         Report(Gate.Verify(options));
-        TaskDiagnostics.Log(Log, Diagnostics.Diagnostics.SeveralModelsNotFingerprinted.Warning(
-            $"{models.Count} ProvenanceModel items: the build gate checked schema, signature, licences and governance, but not each model's files and lineage; " +
-            "run 'dotnet provenance verify <bom> --model-dir <dir> --base-fingerprints <file>' once per model for those"));
     });
 
     private string? ResolvePolicy()

@@ -69,6 +69,7 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor GateBomUnreadable = new("PG4001", "BOM is not readable JSON", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor GatePolicyInvalid = new("PG4002", "Invalid policy file", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor GateReportSpecInvalid = new("PG4003", "Invalid report request", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor GateModelDirectoryUnmatched = new("PG4004", "Model directory does not match one model in the BOM", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor GateSchemaInvalid = new("PG4010", "BOM fails CycloneDX schema or integrity validation", ExitCodes.GateFailed);
     public static readonly DiagnosticDescriptor GateSignatureMissing = new("PG4020", "BOM is not signed", ExitCodes.GateFailed);
     public static readonly DiagnosticDescriptor GateSignatureInvalid = new("PG4021", "BOM signature does not verify with a trusted key", ExitCodes.GateFailed);
@@ -103,6 +104,7 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor ModelItemInvalid = new("PG5004", "Invalid ProvenanceModel item", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor PropertyInvalid = new("PG5005", "Invalid ProvenanceGate property", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor UnsupportedMSBuild = new("PG5006", "Unsupported MSBuild host", ExitCodes.InputError);
+    // No longer emitted: the build gate now checks every model's files and lineage. Kept because codes are never reused.
     public static readonly DiagnosticDescriptor SeveralModelsNotFingerprinted = new("PG5007", "Several models: digests and lineage not checked in the build", ExitCodes.GateFailed);
 
     // ---- PG6xxx: CI integrations ----------------------------------------------------------------

@@ -14,8 +14,6 @@ public static class Gate
     {
         var policy = PolicyLoader.Load(options.PolicyReference);
         var bom = BomDocument.Load(options.BomPath);
-        if (options.ModelDirectory is { } modelDirectory && !Directory.Exists(modelDirectory))
-            throw Diagnostics.Diagnostics.DirectoryNotFound.Exception($"model directory '{modelDirectory}' does not exist", modelDirectory);
         if (options.BaseFingerprintsDirectory is { } baseDirectory && !Directory.Exists(baseDirectory) && !File.Exists(baseDirectory))
             throw Diagnostics.Diagnostics.DirectoryNotFound.Exception($"base fingerprints '{baseDirectory}' do not exist", baseDirectory);
         foreach (var path in new[] { options.SignaturePath, options.BundlePath }.OfType<string>())
@@ -25,6 +23,7 @@ public static class Gate
         }
 
         var context = new GateContext(options, policy, bom);
+        context.Scopes = ModelScope.Resolve(options, bom, context.Sha256Cache);
         SchemaCheck.Run(context);
         SignatureCheck.Run(context);
         DigestCheck.Run(context);

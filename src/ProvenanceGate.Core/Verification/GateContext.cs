@@ -20,8 +20,11 @@ internal sealed class GateContext(GateOptions options, GatePolicy policy, BomDoc
 
     public List<LineageEdge> Graph { get; } = [];
 
-    /// <summary>Files the digest check found under --model-dir, relative with '/' separators; null without a model directory.</summary>
-    public IReadOnlyList<string>? ModelDirectoryFiles { get; set; }
+    /// <summary>Each model directory with its model; empty without --model-dir.</summary>
+    public IReadOnlyList<ModelScope> Scopes { get; set; } = [];
+
+    /// <summary>SHA-256 by full path, so a file hashed to match a directory to its model is not hashed again.</summary>
+    public Dictionary<string, string> Sha256Cache { get; } = new(StringComparer.Ordinal);
 
     public IReadOnlyList<(GateFinding Finding, string? Component)> Findings => _findings;
 

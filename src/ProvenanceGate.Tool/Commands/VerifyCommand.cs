@@ -16,7 +16,11 @@ internal static class VerifyCommand
         var key = new Option<string[]>("--key") { Description = "Trusted public key (cosign.pub PEM); repeatable", Arity = ArgumentArity.ZeroOrMore };
         var signature = new Option<string>("--signature") { Description = "Detached cosign-style signature of the BOM" };
         var bundle = new Option<string>("--bundle") { Description = "Sigstore bundle: a signature of the BOM or an attestation of the model files" };
-        var modelDirectory = new Option<string>("--model-dir") { Description = "The model directory the BOM describes: digests, unlisted files, pickles, fingerprints" };
+        var modelDirectory = new Option<string[]>("--model-dir")
+        {
+            Description = "[REF=]DIR: a model directory the BOM describes (digests, unlisted files, pickles, fingerprints); repeatable for a BOM with several models, each matched to its model by REF (bom-ref or name) or by the files it holds",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var baseFingerprints = new Option<string>("--base-fingerprints") { Description = "Directory of base-model fingerprints or model directories, matched to the declared base by name" };
         var format = new Option<string>("--format") { Description = "Primary report format: " + string.Join(", ", ReportWriters.Formats), DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong([.. ReportWriters.Formats]);
@@ -42,7 +46,7 @@ internal static class VerifyCommand
                 TrustedKeyReferences = context.Get(key) ?? [],
                 SignaturePath = context.Get(signature),
                 BundlePath = context.Get(bundle),
-                ModelDirectory = context.Get(modelDirectory),
+                ModelDirectories = ParseModelDirectories(context.Get(modelDirectory) ?? []),
                 BaseFingerprintsDirectory = context.Get(baseFingerprints),
                 Now = SourceDate.Resolve(context.Get(timestamp)),
                 FailOnWarning = context.Get(failOn) == "warning",
@@ -62,6 +66,27 @@ internal static class VerifyCommand
             return result.ExitCode;
         });
         return command;
+    }
+
+    /// <summary>
+    /// --model-dir [REF=]DIR. A spec that is an existing directory is a directory even with '=' in its name; otherwise
+    /// the text before the first '=' names the model.
+    /// </summary>
+    internal static List<GateModelDirectory> ParseModelDirectories(IEnumerable<string> specs)
+    {
+        var result = new List<GateModelDirectory>();
+        foreach (var spec in specs)
+        {
+            var separator = spec.IndexOf('=', StringComparison.Ordinal);
+            if (Directory.Exists(spec) || separator < 0)
+                result.Add(new GateModelDirectory(spec));
+            else if (separator == 0 || separator == spec.Length - 1)
+                throw Diagnostics.Diagnostics.UsageError.Exception($"--model-dir '{spec}' must be DIR or REF=DIR");
+            else
+                result.Add(new GateModelDirectory(spec[(separator + 1)..], spec[..separator]));
+        }
+
+        return result;
     }
 
     /// <summary>Parses every --report FORMAT=PATH before the gate runs, so a typo is a usage error, not a lost report.</summary>

@@ -61,75 +61,97 @@ internal static class DigestCheck
                 safe.Add(file);
         }
 
-        if (context.Options.ModelDirectory is not { } modelDirectory)
+        if (context.Scopes.Count == 0)
         {
             context.Skip(check, listed.Count == 0 ? "the BOM lists no files and no --model-dir was given" : $"no --model-dir given: {listed.Count} listed file(s) not hashed");
             return;
         }
 
+        var hashed = 0;
+        foreach (var scope in context.Scopes)
+            hashed += RunScope(context, scope, safe);
+
+        var notChecked = listed.Count(f => !context.Scopes.Any(s => s.Files.Contains(f)));
+        context.Note(check, $"{hashed} file(s) hashed{(context.Scopes.Count == 1 ? "" : $" in {context.Scopes.Count} model directories")}, all match; no unlisted files" +
+            (notChecked > 0 ? $"; {notChecked} listed file(s) of models without a directory not hashed" : ""));
+    }
+
+    /// <summary>Checks one model directory against the files listed for its model; returns how many files it hashed.</summary>
+    private static int RunScope(GateContext context, ModelScope scope, List<ListedFile> safe)
+    {
+        var check = CheckIds.Digests;
+        var policy = context.Policy.Digests;
+        var modelDirectory = scope.Directory;
+        var ofModel = scope.OfModel;
         var root = Path.GetFullPath(modelDirectory);
         var toHash = new List<(ListedFile File, string FullPath)>();
-        foreach (var file in safe)
+        foreach (var file in safe.Where(f => scope.Files.Contains(f)))
         {
             var fullPath = Path.GetFullPath(Path.Combine(root, file.Path));
             if (!File.Exists(fullPath))
             {
                 context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateFileMissing, file.JsonPath,
-                    $"'{file.Path}' is listed in the BOM but missing from '{modelDirectory}'", file.Component.Id);
+                    $"'{file.Path}'{ofModel} is listed in the BOM but missing from '{modelDirectory}'", file.Component.Id);
                 continue;
             }
 
             if (ResolvesOutside(root, fullPath) is { } target)
             {
                 context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GatePathEscapes, file.JsonPath,
-                    $"'{file.Path}' is a symbolic link to '{target}', outside '{modelDirectory}'", file.Component.Id);
+                    $"'{file.Path}'{ofModel} is a symbolic link to '{target}', outside '{modelDirectory}'", file.Component.Id);
                 continue;
             }
 
             if (file.Sha256 is null)
             {
                 context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateFileHashMissing, file.JsonPath,
-                    $"'{file.Path}' has no SHA-256 hash in the BOM, so its content is not pinned", file.Component.Id);
+                    $"'{file.Path}'{ofModel} has no SHA-256 hash in the BOM, so its content is not pinned", file.Component.Id);
                 continue;
             }
 
             toHash.Add((file, fullPath));
         }
 
-        var digests = ExternalApis.Sha256Files(toHash.Select(f => f.FullPath).Distinct(StringComparer.Ordinal).ToList());
+        var cache = context.Sha256Cache;
+        var missing = toHash.Select(f => f.FullPath).Distinct(StringComparer.Ordinal).Where(p => !cache.ContainsKey(p)).ToList();
+        foreach (var (path, sha) in ExternalApis.Sha256Files(missing))
+            cache[path] = sha;
         foreach (var (file, fullPath) in toHash)
         {
-            var actual = digests[fullPath];
+            var actual = cache[fullPath];
             if (!string.Equals(actual, file.Sha256, StringComparison.OrdinalIgnoreCase))
                 context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateDigestMismatch, file.JsonPath + "/hashes",
-                    $"'{file.Path}' has sha256 {actual}, the BOM records {file.Sha256}: the file was changed after the BOM was made", file.Component.Id);
+                    $"'{file.Path}'{ofModel} has sha256 {actual}, the BOM records {file.Sha256}: the file was changed after the BOM was made", file.Component.Id);
         }
 
-        // Files present but not listed.
-        var listedPaths = listed.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+        // Files present but not listed for this model (a file of another model is just as foreign here).
+        var listedPaths = scope.Files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
         var ignored = IgnoredOutputs(context, root);
         var present = Walk(root, root).ToList();
-        context.ModelDirectoryFiles = present.Select(p => p.Relative).ToList();
+        scope.PresentFiles = present.Select(p => p.Relative).ToList();
+        // Where the BOM has several models, unlisted files point at (and policy exceptions match) their directory's model.
+        var model = scope.OfModel.Length > 0 ? scope.Model : null;
+        var component = model?.Id;
         foreach (var (relative, isLink) in present)
         {
             if (listedPaths.Contains(relative) || ignored.Contains(relative) || IsIgnoredByPolicy(relative, policy.Ignore) || IsBomFile(relative))
                 continue;
             if (isLink && ResolvesOutside(root, Path.Combine(root, relative)) is { } target)
             {
-                context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GatePathEscapes, "",
-                    $"'{relative}' in '{modelDirectory}' is a symbolic link to '{target}', outside the model directory");
+                context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GatePathEscapes, model?.JsonPath ?? "",
+                    $"'{relative}' in '{modelDirectory}'{ofModel} is a symbolic link to '{target}', outside the model directory", component);
                 continue;
             }
 
             var isWeight = WeightExtensions.Contains(Path.GetExtension(relative));
             var severity = GatePolicy(isWeight ? policy.UnlistedWeights : policy.UnlistedOtherFiles);
-            context.Add(check, severity, Diagnostics.Diagnostics.GateFileUnlisted, "/components",
+            context.Add(check, severity, Diagnostics.Diagnostics.GateFileUnlisted, model is null ? "/components" : model.JsonPath + "/components",
                 isWeight
-                    ? $"weight file '{relative}' is in '{modelDirectory}' but not in the BOM: it is not covered by the signature"
-                    : $"'{relative}' is in '{modelDirectory}' but not in the BOM");
+                    ? $"weight file '{relative}' is in '{modelDirectory}'{ofModel} but not in the BOM: it is not covered by the signature"
+                    : $"'{relative}' is in '{modelDirectory}'{ofModel} but not in the BOM", component);
         }
 
-        context.Note(check, $"{toHash.Count} file(s) hashed, all match; no unlisted files");
+        return toHash.Count;
     }
 
     private static DiagnosticSeverity? GatePolicy(ProvenanceGate.Verification.Policy.PolicyAction action) =>

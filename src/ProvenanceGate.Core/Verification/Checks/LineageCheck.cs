@@ -31,36 +31,56 @@ internal static class LineageCheck
             return;
         }
 
-        if (context.Options.ModelDirectory is not { } modelDirectory)
+        if (context.Scopes.Count == 0)
         {
             context.Skip(check, "no --model-dir given: weights not fingerprinted");
             return;
         }
 
-        ModelFingerprint modelFingerprint;
-        try
-        {
-            modelFingerprint = ExternalApis.Fingerprint(modelDirectory);
-        }
-        catch (ProvenanceException ex)
-        {
-            context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateLineageUnchecked, derived[0].Ancestors[0].JsonPath,
-                $"cannot fingerprint the weights in '{modelDirectory}': {ex.Diagnostic.Code} {ex.Message}", derived[0].Model.Id);
-            return;
-        }
-
-        var candidates = LoadCandidates(context);
+        var candidatesBySource = new Dictionary<string, List<(string Path, ModelFingerprint? Fingerprint)>>(StringComparer.Ordinal);
         foreach (var (model, ancestors) in derived)
         {
+            // Each model's weights are in its own directory and compared with its own base fingerprints.
+            var scope = context.Scopes.FirstOrDefault(s => s.Model is not null && ReferenceEquals(s.Model.Node, model.Node));
+            if (scope is null)
+            {
+                foreach (var (ancestor, pointer) in ancestors)
+                {
+                    var baseName = BomDocument.ModelName(ancestor);
+                    context.Add(check, GatePolicySeverity(policy.OnInsufficientEvidence), Diagnostics.Diagnostics.GateLineageUnchecked, pointer,
+                        $"cannot check that '{model.DisplayName}' derives from '{baseName}': no model directory given for it", model.Id);
+                    context.Lineage.Add(new LineageResult(model.Id, baseName, "insufficient-evidence", null, "no model directory given"));
+                }
+
+                continue;
+            }
+
+            var modelDirectory = scope.Directory;
+            ModelFingerprint modelFingerprint;
+            try
+            {
+                modelFingerprint = ExternalApis.Fingerprint(modelDirectory);
+            }
+            catch (ProvenanceException ex)
+            {
+                context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GateLineageUnchecked, ancestors[0].JsonPath,
+                    $"cannot fingerprint the weights{scope.OfModel} in '{modelDirectory}': {ex.Diagnostic.Code} {ex.Message}", model.Id);
+                continue;
+            }
+
+            var baseFingerprints = scope.BaseFingerprints;
+            if (baseFingerprints is not null && !candidatesBySource.ContainsKey(baseFingerprints))
+                candidatesBySource[baseFingerprints] = LoadCandidates(baseFingerprints);
+            var candidates = baseFingerprints is null ? [] : candidatesBySource[baseFingerprints];
             var declaredNames = new List<string>();
             double? declaredScore = null;
             foreach (var (ancestor, pointer) in ancestors)
             {
                 var baseName = BomDocument.ModelName(ancestor);
-                var fingerprintPath = FindBaseFingerprint(context.Options.BaseFingerprintsDirectory, ancestor);
+                var fingerprintPath = FindBaseFingerprint(baseFingerprints, ancestor);
                 if (fingerprintPath is null)
                 {
-                    var where = context.Options.BaseFingerprintsDirectory is null ? "no --base-fingerprints given" : $"nothing in '{context.Options.BaseFingerprintsDirectory}' matches its name or purl";
+                    var where = baseFingerprints is null ? "no --base-fingerprints given" : $"nothing in '{baseFingerprints}' matches its name or purl";
                     if (ExternalApis.CatalogueHint(modelFingerprint, baseName) is { } hint)
                         where += "; " + hint;
                     context.Add(check, GatePolicySeverity(policy.OnInsufficientEvidence), Diagnostics.Diagnostics.GateLineageUnchecked, pointer,
@@ -128,11 +148,8 @@ internal static class LineageCheck
     }
 
     /// <summary>Every fingerprint file or model directory in --base-fingerprints, fingerprinted once (null when unreadable).</summary>
-    private static List<(string Path, ModelFingerprint? Fingerprint)> LoadCandidates(GateContext context)
+    private static List<(string Path, ModelFingerprint? Fingerprint)> LoadCandidates(string directory)
     {
-        var directory = context.Options.BaseFingerprintsDirectory;
-        if (directory is null)
-            return [];
         var entries = File.Exists(directory) ? [directory] : Directory.EnumerateFileSystemEntries(directory).Order(StringComparer.Ordinal).ToList();
         var result = new List<(string, ModelFingerprint?)>();
         foreach (var entry in entries)

@@ -14,13 +14,23 @@ internal static class SerializationCheck
         var check = CheckIds.Serialization;
         var policy = context.Policy.Serialization;
         var listed = DigestCheck.ListedPickles(context.Bom).Where(f => DigestCheck.UnsafePathReason(f.Path) is null).ToList();
-        var root = context.Options.ModelDirectory is { } directory ? Path.GetFullPath(directory) : null;
 
-        // What to inspect: listed pickle files, and pickle files present in the directory though not listed.
-        var files = new List<(string Relative, string JsonPath, string? Component)>();
-        files.AddRange(listed.Select(f => (f.Path, f.JsonPath, (string?)f.Component.Id)));
-        if (context.ModelDirectoryFiles is { } present)
-            files.AddRange(present.Where(p => PickleScanner.IsPickleFormat(p) && !listed.Any(l => l.Path == p)).Select(p => (p, "/components", (string?)null)));
+        // What to inspect: listed pickle files (in their model's directory where one was given), and pickle files present
+        // in a model directory though not listed for its model.
+        var files = new List<(string Relative, string JsonPath, string? Component, string? Root, string OfModel)>();
+        foreach (var file in listed)
+        {
+            var scope = context.Scopes.FirstOrDefault(s => s.Files.Contains(file));
+            files.Add((file.Path, file.JsonPath, file.Component.Id, scope is null ? null : Path.GetFullPath(scope.Directory), scope?.OfModel ?? ""));
+        }
+
+        foreach (var scope in context.Scopes)
+        {
+            var model = scope.OfModel.Length > 0 ? scope.Model : null;
+            files.AddRange((scope.PresentFiles ?? [])
+                .Where(p => PickleScanner.IsPickleFormat(p) && !scope.Files.Any(l => l.Path == p))
+                .Select(p => (p, model is null ? "/components" : model.JsonPath + "/components", model?.Id, (string?)Path.GetFullPath(scope.Directory), scope.OfModel)));
+        }
 
         if (files.Count == 0)
         {
@@ -30,10 +40,10 @@ internal static class SerializationCheck
 
         var format = GatePolicy(policy.PickleFormat);
         var scanned = 0;
-        foreach (var (relative, pointer, component) in files)
+        foreach (var (relative, pointer, component, root, ofModel) in files)
         {
             context.Add(check, format, Diagnostics.Diagnostics.GatePickleFormat, pointer,
-                $"'{relative}' is a pickle-based format, which runs code when loaded; prefer safetensors", component);
+                $"'{relative}'{ofModel} is a pickle-based format, which runs code when loaded; prefer safetensors", component);
             var full = root is null ? null : Path.Combine(root, relative);
             if (full is null || !File.Exists(full))
                 continue;
@@ -41,19 +51,19 @@ internal static class SerializationCheck
             var result = PickleScanner.Scan(full, policy.AllowGlobals.ToHashSet(StringComparer.Ordinal));
             if (result.Error is { } error)
                 context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GatePickleMalformed, pointer,
-                    $"'{relative}' cannot be inspected, so it cannot be shown safe: {error}", component);
+                    $"'{relative}'{ofModel} cannot be inspected, so it cannot be shown safe: {error}", component);
             foreach (var global in result.CodeImports.DistinctBy(g => g.FullName))
                 context.Add(check, GatePolicy(policy.CodeImports), Diagnostics.Diagnostics.GatePickleCodeImport, pointer,
-                    $"'{relative}'{Entry(global)} imports {global.FullName}: loading it would run code", component);
+                    $"'{relative}'{ofModel}{Entry(global)} imports {global.FullName}: loading it would run code", component);
             foreach (var global in result.UnknownGlobals.DistinctBy(g => g.FullName))
                 context.Add(check, GatePolicy(policy.UnknownGlobals), Diagnostics.Diagnostics.GatePickleUnknownGlobal, pointer,
                     global.Module == "?"
-                        ? $"'{relative}'{Entry(global)} imports a global whose name is computed at load time (offset {global.Offset})"
-                        : $"'{relative}'{Entry(global)} imports {global.FullName}, which is neither a tensor rebuild helper nor on the policy's allowGlobals",
+                        ? $"'{relative}'{ofModel}{Entry(global)} imports a global whose name is computed at load time (offset {global.Offset})"
+                        : $"'{relative}'{ofModel}{Entry(global)} imports {global.FullName}, which is neither a tensor rebuild helper nor on the policy's allowGlobals",
                     component);
         }
 
-        if (root is null)
+        if (context.Scopes.Count == 0)
             context.Skip(check, $"no --model-dir given: {files.Count} pickle file(s) flagged, contents not inspected");
         else
             context.Note(check, $"{scanned} pickle file(s) inspected");
