@@ -1,6 +1,4 @@
-using ProvenanceGate.Bom;
 using ProvenanceGate.Diagnostics;
-using ProvenanceGate.Models;
 using ProvenanceGate.Verification;
 
 namespace ProvenanceGate.Tests.Verify;
@@ -26,31 +24,8 @@ public sealed class MultiModelTests
 
     private static string Describe(GateReport report) => string.Join("\n", report.Diagnostics.Select(d => d.ToString()));
 
-    private static string Declaration(string id) => TamperFixture.Declaration.Replace("acme/tiny-chat", id, StringComparison.Ordinal);
-
-    /// <summary>Two fine-tunes of acme/tiny-base (or, for <paramref name="bUnrelated"/>, B made from unrelated weights) and their BOM.</summary>
-    private static (string Bom, string A, string B) TwoModels(TempDirectory temp, bool bUnrelated = false)
-    {
-        var a = WriteModel(temp.Combine("a"), _fixture.BaseTensors, seed: 5);
-        var unrelatedSpec = TamperFixture.Spec(seed: 97);
-        var b = WriteModel(temp.Combine("b"), bUnrelated ? SyntheticModel.CreateTensors(unrelatedSpec) : _fixture.BaseTensors, seed: 6);
-        File.WriteAllText(temp.Combine("a.yaml"), Declaration("acme/chat-a"));
-        File.WriteAllText(temp.Combine("b.yaml"), Declaration("acme/chat-b"));
-        var builder = new AiBomBuilder();
-        builder.AddModel(a, new ModelOptions { DeclarationPath = temp.Combine("a.yaml") });
-        builder.AddModel(b, new ModelOptions { DeclarationPath = temp.Combine("b.yaml") });
-        var bom = temp.Combine("app.cdx.json");
-        File.WriteAllText(bom, builder.Build("2026-11-01T00:00:00Z"));
-        return (bom, a, b);
-    }
-
-    private static string WriteModel(string directory, IReadOnlyList<Formats.Safetensors.NamedTensor> tensors, int seed)
-    {
-        var random = new Random(seed);
-        var tuned = tensors.Select(t => t with { Values = t.Values.Select(v => v + (float)((random.NextDouble() - 0.5) * 0.004)).ToArray() }).ToList();
-        SyntheticModel.WriteDirectory(directory, TamperFixture.Spec(seed: 11), tuned, shards: 2);
-        return directory;
-    }
+    private static (string Bom, string A, string B) TwoModels(TempDirectory temp) =>
+        TwoModelBom.Write(temp, _fixture, declarationsInModelDirectories: false);
 
     private static GateOptions Options(string bom, params GateModelDirectory[] directories) => new()
     {
@@ -65,10 +40,7 @@ public sealed class MultiModelTests
     {
         using var temp = new TempDirectory();
         var (bom, a, b) = TwoModels(temp);
-        var shard = Path.Combine(a, "model-00002-of-00002.safetensors");
-        var bytes = File.ReadAllBytes(shard);
-        bytes[^5] ^= 0x40;
-        File.WriteAllBytes(shard, bytes);
+        TwoModelBom.FlipOneByte(Path.Combine(a, "model-00002-of-00002.safetensors"));
 
         // Given in the other order, unnamed: each directory still finds its own model.
         var report = Gate.Verify(Options(bom, new GateModelDirectory(b), new GateModelDirectory(a)));
@@ -100,7 +72,8 @@ public sealed class MultiModelTests
     public void Lineage_runs_per_model_with_each_models_own_base_fingerprints()
     {
         using var temp = new TempDirectory();
-        var (bom, a, b) = TwoModels(temp, bUnrelated: true);
+        var (bom, a, b) = TwoModels(temp);
+        // B's own base fingerprint is A's base, not its declared acme/other-base: only B fails.
         var baseFile = Path.Combine(_fixture.BaseFingerprints, "acme--tiny-base" + ProvenanceGate.Fingerprinting.FingerprintFile.Extension);
 
         var report = Gate.Verify(Options(bom,
