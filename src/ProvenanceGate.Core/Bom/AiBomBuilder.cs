@@ -179,6 +179,7 @@ public sealed class AiBomBuilder
         }
 
         components.AddRange(datasets.Values);
+        RemoveDuplicateNestedRefs(components, appRef);
         if (appRef is not null)
             Edge(appRef, libraries.Where(l => l.IsDirect).Select(l => l.BomRef).Concat(models.Select(m => m.ModelRef)));
 
@@ -202,6 +203,57 @@ public sealed class AiBomBuilder
             bom["formulation"] = new JsonArray(formulas);
 
         return WithSerialNumber(bom);
+    }
+
+    /// <summary>
+    /// Two fine-tunes of one base each carry that base in their pedigree, but a bom-ref must be unique in the whole
+    /// BOM. Top-level components keep theirs; a nested copy of a ref already taken keeps its identity (name, purl,
+    /// hashes) without the bom-ref, and the dependency graph points at the first copy.
+    /// </summary>
+    private static void RemoveDuplicateNestedRefs(IReadOnlyList<JsonObject> components, string? appRef)
+    {
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        if (appRef is not null)
+            taken.Add(appRef);
+        foreach (var component in components)
+        {
+            if (component["bom-ref"]?.GetValue<string>() is { } reference)
+                taken.Add(reference);
+        }
+
+        foreach (var component in components)
+            RemoveDuplicateRefs(Nested(component), taken);
+    }
+
+    private static void RemoveDuplicateRefs(IEnumerable<JsonObject> nested, HashSet<string> taken)
+    {
+        foreach (var component in nested)
+        {
+            if (component["bom-ref"]?.GetValue<string>() is { } reference && !taken.Add(reference))
+                component.Remove("bom-ref");
+            RemoveDuplicateRefs(Nested(component), taken);
+        }
+    }
+
+    private static IEnumerable<JsonObject> Nested(JsonObject component)
+    {
+        if (component["components"] is JsonArray children)
+        {
+            foreach (var child in children.OfType<JsonObject>())
+                yield return child;
+        }
+
+        if (component["pedigree"] is JsonObject pedigree)
+        {
+            foreach (var relation in new[] { "ancestors", "descendants", "variants" })
+            {
+                if (pedigree[relation] is JsonArray related)
+                {
+                    foreach (var relative in related.OfType<JsonObject>())
+                        yield return relative;
+                }
+            }
+        }
     }
 
     public static string Serialize(JsonObject bom) => bom.ToJsonString(WriteOptions) + "\n";

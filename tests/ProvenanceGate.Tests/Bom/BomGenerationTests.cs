@@ -263,4 +263,32 @@ public sealed class BomGenerationTests
         Assert.That(Property(modelComponent, "provenancegate:source:license"), Is.EqualTo("options"));
         Assert.That(modelComponent["pedigree"]!["ancestors"]!.AsArray().Select(a => a!["name"]!.GetValue<string>()), Is.EqualTo((string[])["base"]));
     }
+
+    [Test]
+    public void Two_fine_tunes_of_one_base_keep_every_bom_ref_unique()
+    {
+        using var temp = new TempDirectory();
+        var first = BomTestModels.Create(temp.Combine("first"));
+        var second = BomTestModels.Create(temp.Combine("second"), shards: 2);
+        var builder = new AiBomBuilder("1.6").WithApplication(new ApplicationComponent("MyApp", "1.0.0"));
+        var a = builder.AddModel(first, new ModelOptions { Name = "chat-a", Version = "1", BaseModel = "org/base" });
+        var b = builder.AddModel(second, new ModelOptions { Name = "chat-b", Version = "1", BaseModel = "org/base" });
+        var json = builder.Build("2026-01-01T00:00:00Z");
+
+        Assert.That(BomValidator.Validate(json, null), Is.Empty);
+        var bom = JsonNode.Parse(json)!.AsObject();
+        var ancestors = bom["components"]!.AsArray()
+            .Where(c => c!["type"]!.GetValue<string>() == "machine-learning-model")
+            .Select(c => c!["pedigree"]!["ancestors"]![0]!)
+            .ToList();
+        Assert.That(ancestors, Has.Count.EqualTo(2));
+        Assert.That(ancestors.Select(x => x["name"]!.GetValue<string>()), Is.All.EqualTo("base"));
+        Assert.That(ancestors.Count(x => x["bom-ref"] is not null), Is.EqualTo(1), "exactly one copy of the base keeps the bom-ref");
+        var baseRef = ancestors.Single(x => x["bom-ref"] is not null)["bom-ref"]!.GetValue<string>();
+        foreach (var model in new[] { a.ModelRef, b.ModelRef })
+        {
+            var edges = bom["dependencies"]!.AsArray().Single(d => d!["ref"]!.GetValue<string>() == model)!["dependsOn"]!.AsArray();
+            Assert.That(edges.Select(e => e!.GetValue<string>()), Does.Contain(baseRef), $"{model} depends on the base");
+        }
+    }
 }
