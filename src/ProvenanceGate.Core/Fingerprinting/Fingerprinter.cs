@@ -261,7 +261,7 @@ public static class Fingerprinter
             var vector = role.Role == TensorRole.Norm && tensor.Shape.Count == 1 && tensor.Shape[0] == width && !tensor.Name.EndsWith(".bias", StringComparison.Ordinal)
                 ? new float[vectorSubset.Length] : null;
 
-            reader.ReadRows(tensor, (values, firstRow, rowCount) =>
+            reader.ReadRows(tensor, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (values, firstRow, rowCount) =>
             {
                 hash.Append(values);
                 if (checkConstant)
@@ -428,7 +428,9 @@ public static class Fingerprinter
         private readonly bool _residualIsColumns;
         private readonly INumericKernels _kernels;
         private readonly double[] _gram;
-        private float[] _columns = [];
+        private const int ColumnRows = 1024;
+        private readonly float[] _columns;
+        private int _pending;
         private readonly Dictionary<long, int> _rowSlots = [];
         private readonly float[][] _rows;
 
@@ -440,6 +442,7 @@ public static class Fingerprinter
             var k = subset.Length;
             _gram = new double[k * k];
             _rows = residualIsColumns ? [] : new float[k][];
+            _columns = residualIsColumns ? new float[k * ColumnRows] : [];
             if (!residualIsColumns)
             {
                 for (var i = 0; i < k; i++)
@@ -467,22 +470,23 @@ public static class Fingerprinter
             return new GramAccumulator(subset, residualIsColumns, (int)columns, kernels);
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void AddRows(ReadOnlySpan<float> values, long firstRow, int rowCount, int rowLength)
         {
             var k = _subset.Length;
             if (_residualIsColumns)
             {
-                // Gather the chunk's S columns column-major, then one vectorised dot per Gram entry.
-                if (_columns.Length < k * rowCount)
-                    _columns = new float[k * rowCount];
+                // Gather the S columns column-major across callbacks; one vectorised dot per Gram entry per
+                // ColumnRows rows keeps the per-call overhead of the dots small against their length.
                 for (var r = 0; r < rowCount; r++)
                 {
                     var row = values.Slice(r * rowLength, rowLength);
                     for (var a = 0; a < k; a++)
-                        _columns[(a * rowCount) + r] = row[_subset[a]];
+                        _columns[(a * ColumnRows) + _pending] = row[_subset[a]];
+                    if (++_pending == ColumnRows)
+                        Flush();
                 }
 
-                _kernels.AccumulateGramColumns(_columns.AsSpan(0, k * rowCount), k, _gram);
                 return;
             }
 
@@ -493,10 +497,27 @@ public static class Fingerprinter
             }
         }
 
+        private void Flush()
+        {
+            var k = _subset.Length;
+            if (_pending < ColumnRows)
+            {
+                // Pack the partial block so that the kernel sees k columns of _pending values each.
+                for (var a = 1; a < k; a++)
+                    Array.Copy(_columns, a * ColumnRows, _columns, a * _pending, _pending);
+            }
+
+            if (_pending > 0)
+                _kernels.AccumulateGramColumns(_columns.AsSpan(0, k * _pending), k, _gram);
+            _pending = 0;
+        }
+
         /// <summary>The k×k Gram scaled to a mean diagonal of 1, or null when it is degenerate.</summary>
         public double[]? Finish()
         {
             var k = _subset.Length;
+            if (_residualIsColumns)
+                Flush();
             if (!_residualIsColumns)
             {
                 for (var a = 0; a < k; a++)
