@@ -143,8 +143,22 @@ public static class LineageComparer
         var k = Math.Min(a.Length, b.Length);
         var setA = a.ToHashSet();
         var setB = b.ToHashSet();
-        var union = a.Concat(b).Distinct().Order().Take(k).ToArray();
-        return (double)union.Count(h => setA.Contains(h) && setB.Contains(h)) / union.Length;
+        // The k smallest distinct hashes of the union: sort both together and skip repeats.
+        var all = new ulong[a.Length + b.Length];
+        a.CopyTo(all, 0);
+        b.CopyTo(all, a.Length);
+        Array.Sort(all);
+        int taken = 0, both = 0;
+        for (var i = 0; i < all.Length && taken < k; i++)
+        {
+            if (i > 0 && all[i] == all[i - 1])
+                continue;
+            taken++;
+            if (setA.Contains(all[i]) && setB.Contains(all[i]))
+                both++;
+        }
+
+        return (double)both / taken;
     }
 
     private static SignalScore TensorIdentity(WeightSignals a, WeightSignals b, out int shared)
@@ -289,20 +303,20 @@ public static class LineageComparer
             var indexB = new Dictionary<ulong, int>();
             for (var i = 0; i < eb.AnchorHashes.Length; i++)
                 indexB[eb.AnchorHashes[i]] = i;
-            var xs = new List<float>();
-            var ys = new List<float>();
+            var xs = new float[ea.AnchorHashes.Length * k];
+            var ys = new float[xs.Length];
             var count = 0;
             for (var i = 0; i < ea.AnchorHashes.Length; i++)
             {
                 if (!indexB.TryGetValue(ea.AnchorHashes[i], out var j))
                     continue;
-                xs.AddRange(ea.AnchorRows.AsSpan(i * k, k).ToArray());
-                ys.AddRange(eb.AnchorRows.AsSpan(j * k, k).ToArray());
+                ea.AnchorRows.AsSpan(i * k, k).CopyTo(xs.AsSpan(count * k));
+                eb.AnchorRows.AsSpan(j * k, k).CopyTo(ys.AsSpan(count * k));
                 count++;
             }
 
             if (count >= MinimumAnchors)
-                parts.Add((name, Zero(kernels.Pearson(xs.ToArray(), ys.ToArray())), count));
+                parts.Add((name, Zero(kernels.Pearson(xs.AsSpan(0, count * k), ys.AsSpan(0, count * k))), count));
         }
 
         if (parts.Count == 0)
