@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using ProvenanceGate.Formats.Config;
@@ -83,21 +84,44 @@ public static class Fingerprinter
 
     private static TokenizerSummary Summarise(TokenizerData tokenizer)
     {
-        var hashes = new SortedSet<ulong>();
+        var hashes = new List<ulong>(tokenizer.Tokens.Count);
         using var vocabularyHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        // The "id\ttoken\n" lines are batched into one buffer: the digest is the same, the per-token calls are not.
+        var buffer = new ArrayBufferWriter<byte>(1 << 16);
         for (var id = 0; id < tokenizer.Tokens.Count; id++)
         {
             var token = tokenizer.Tokens[id];
             if (token is null)
                 continue;
-            vocabularyHash.AppendData(Encoding.UTF8.GetBytes($"{id}\t{token}\n"));
+            var line = buffer.GetSpan(Encoding.UTF8.GetMaxByteCount(token.Length) + 16);
+            id.TryFormat(line, out var written, default, System.Globalization.CultureInfo.InvariantCulture);
+            line[written++] = (byte)'\t';
+            written += Encoding.UTF8.GetBytes(token, line[written..]);
+            line[written++] = (byte)'\n';
+            buffer.Advance(written);
+            if (buffer.WrittenCount >= 1 << 16)
+            {
+                vocabularyHash.AppendData(buffer.WrittenSpan);
+                buffer.ResetWrittenCount();
+            }
+
             hashes.Add(StringHash(token));
-            if (hashes.Count > SketchSize)
-                hashes.Remove(hashes.Max);
+        }
+
+        vocabularyHash.AppendData(buffer.WrittenSpan);
+        // Bottom-k sketch: the SketchSize smallest distinct hashes, ascending.
+        hashes.Sort();
+        var sketch = new List<ulong>(SketchSize);
+        foreach (var hash in hashes)
+        {
+            if (sketch.Count == SketchSize)
+                break;
+            if (sketch.Count == 0 || sketch[^1] != hash)
+                sketch.Add(hash);
         }
 
         return new TokenizerSummary(tokenizer.Kind, tokenizer.VocabularySize, tokenizer.MergeCount, tokenizer.MergesDigest,
-            Convert.ToHexStringLower(vocabularyHash.GetHashAndReset()), hashes.ToArray());
+            Convert.ToHexStringLower(vocabularyHash.GetHashAndReset()), sketch.ToArray());
     }
 
     /// <summary>64-bit hash of a token string: anchors and sketches are chosen by string, never by id.</summary>
