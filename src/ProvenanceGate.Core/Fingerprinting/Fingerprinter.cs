@@ -48,6 +48,8 @@ public static class Fingerprinter
         if (config is null && tokenizer is null && weights is null)
             throw Diagnostics.Diagnostics.ModelNotFound.Exception($"'{directory}' holds no config.json, tokenizer or weights", directory);
 
+        // The tokenizer summary is independent of the weights: it runs beside the weight pass instead of before it.
+        var tokenizerSummary = tokenizer is null ? null : System.Threading.Tasks.Task.Run(() => Summarise(tokenizer));
         var files = new List<SourceFile>();
         foreach (var name in MetadataFiles)
         {
@@ -65,6 +67,7 @@ public static class Fingerprinter
         }
 
         var fullName = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
+        var weightSignals = weights is null || weights.Tensors.Count == 0 ? null : new WeightPass(weights, config, tokenizer, kernels).Run();
         return new ModelFingerprint
         {
             Name = fullName,
@@ -77,8 +80,8 @@ public static class Fingerprinter
             Files = files,
             Config = config is null ? null : new ConfigSummary(config.ModelType, config.Architectures, config.HiddenSize, config.Layers, config.AttentionHeads,
                 config.KeyValueHeads, config.IntermediateSize, config.VocabSize, config.MaxPositionEmbeddings, config.HiddenAct, config.ArchHash),
-            Tokenizer = tokenizer is null ? null : Summarise(tokenizer),
-            Weights = weights is null || weights.Tensors.Count == 0 ? null : new WeightPass(weights, config, tokenizer, kernels).Run(),
+            Tokenizer = tokenizerSummary?.GetAwaiter().GetResult(),
+            Weights = weightSignals,
         };
     }
 
