@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs ProvenanceGate.Tool into a fresh folder under RUNNER_TEMP and outputs the executable's path, so the
-# job's other tools and a second use of the action never see a half-updated copy.
+# job's other tools and a second use of the action never see a half-updated copy. A tool path (rather than
+# `dotnet tool exec`) resolves the package once and gives the verify step a plain executable to run.
 set -euo pipefail
 tool_dir="${RUNNER_TEMP:?RUNNER_TEMP is not set}/provenancegate/tool"
 rm -rf "$tool_dir"

@@ -1,8 +1,24 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import { test } from "node:test";
-import { evaluateCondition, loadAction } from "./run-action.mjs";
+import { actionDir, evaluateCondition, loadAction } from "./run-action.mjs";
 
 const action = loadAction();
+// The JSON schemas of action.yml and workflow files (SchemaStore's), compiled to WebAssembly; a test dependency only.
+const { validateAction, validateWorkflow } = createRequire(import.meta.url)("@action-validator/core");
+
+test("action.yml matches the action metadata schema", () => {
+  assert.deepEqual(validateAction(readFileSync(join(actionDir, "action.yml"), "utf8")).errors, []);
+});
+
+test("the README's workflows match the workflow schema", () => {
+  const readme = readFileSync(join(actionDir, "README.md"), "utf8");
+  const workflows = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).filter((yaml) => /^jobs:/m.test(yaml));
+  assert.equal(workflows.length, 2, "a pull-request and a release workflow");
+  for (const workflow of workflows) assert.deepEqual(validateWorkflow(workflow).errors, [], workflow);
+});
 
 test("the action is composite and no run: script interpolates an expression (script injection)", () => {
   assert.equal(action.runs.using, "composite");

@@ -3,12 +3,16 @@
 // The feed comes from PROVENANCEGATE_TOOL_FEED (the NUnit wrapper packs this build), or is packed here.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { before, test } from "node:test";
+import { after, before, test } from "node:test";
 import { actionDir, runAction } from "./run-action.mjs";
+
+// Everything this file creates lives here and is removed at the end.
+const scratch = mkdtempSync(join(tmpdir(), "pgci-action-e2e-"));
+after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const repoRoot = join(actionDir, "..");
 let feed;
@@ -19,7 +23,7 @@ let tool;
 before(() => {
   feed = process.env.PROVENANCEGATE_TOOL_FEED;
   if (!feed) {
-    feed = mkdtempSync(join(tmpdir(), "pg-feed-"));
+    feed = mkdtempSync(join(scratch, "pgci-feed-"));
     execFileSync("dotnet", ["pack", join(repoRoot, "src", "ProvenanceGate.Tool"), "-o", feed], { stdio: "inherit" });
   }
   const nupkg = readdirSync(feed).find((f) => /^ProvenanceGate\.Tool\..+\.nupkg$/.test(f));
@@ -28,7 +32,7 @@ before(() => {
   // A private NuGet cache: the feed's version number does not change between builds, a shared cache would
   // hand out a stale package.
   env = {
-    NUGET_PACKAGES: mkdtempSync(join(tmpdir(), "pg-nuget-")),
+    NUGET_PACKAGES: mkdtempSync(join(scratch, "pgci-nuget-")),
     DOTNET_CLI_TELEMETRY_OPTOUT: "1",
     DOTNET_NOLOGO: "1",
     DOTNET_SKIP_FIRST_TIME_EXPERIENCE: "1",
@@ -36,7 +40,7 @@ before(() => {
     SOURCE_DATE_EPOCH: "1795000000",
   };
   // The same package, installed once more to prepare inputs (keys, BOM, signature) as a user's build would.
-  const toolDir = mkdtempSync(join(tmpdir(), "pg-prep-tool-"));
+  const toolDir = mkdtempSync(join(scratch, "pgci-prep-tool-"));
   execFileSync("dotnet", ["tool", "install", "ProvenanceGate.Tool", "--tool-path", toolDir, "--version", version, "--add-source", feed], {
     env: { ...process.env, ...env },
     stdio: "pipe",
@@ -50,7 +54,7 @@ before(() => {
  * `keygen` and the BOM's signature from `sign`, all made by the real tool.
  */
 function signedWorkspace() {
-  const workspace = mkdtempSync(join(tmpdir(), "pg-workspace-"));
+  const workspace = mkdtempSync(join(scratch, "pgci-workspace-"));
   cpSync(join(repoRoot, "samples", "models", "sample-finetune"), join(workspace, "model"), { recursive: true });
   renameSync(join(workspace, "model", "provenance.yaml"), join(workspace, "provenance.yaml"));
   const run = (...args) => execFileSync(tool, args, { cwd: workspace, env: { ...process.env, ...env, COSIGN_PASSWORD: "" }, stdio: "pipe" });
@@ -99,7 +103,7 @@ async function runCommentStep(step) {
 }
 
 test("a missing BOM: verify cannot run, result=error, the tool's diagnostic is annotated, the gate step fails", () => {
-  const run = runAction({ inputs: { bom: "models/missing.cdx.json", ...toolInputs() }, env });
+  const run = runAction({ tempRoot: scratch, inputs: { bom: "models/missing.cdx.json", ...toolInputs() }, env });
   const install = run.step("install");
   assert.equal(install.exitCode, 0, install.stdout + install.stderr);
   assert.ok(existsSync(install.outputs.path), "the install step outputs the installed executable");
@@ -119,7 +123,7 @@ test("a missing BOM: verify cannot run, result=error, the tool's diagnostic is a
 });
 
 test("bad action inputs fail the verify step with PG6001 and skip the rest", () => {
-  const run = runAction({ inputs: { bom: "bom.json", "fail-on": "sometimes", ...toolInputs() }, env });
+  const run = runAction({ tempRoot: scratch, inputs: { bom: "bom.json", "fail-on": "sometimes", ...toolInputs() }, env });
   assert.equal(run.step("verify").exitCode, 2);
   assert.deepEqual(run.annotations.map((a) => [a.type, a.properties.title]), [["error", "PG6001"]]);
   assert.equal(run.step("Apply the gate").skipped, true);
@@ -128,6 +132,7 @@ test("bad action inputs fail the verify step with PG6001 and skip the rest", () 
 
 test("the comment step gets the markdown report and posts one marked comment on a pull request", async () => {
   const run = runAction({
+    tempRoot: scratch,
     inputs: { bom: "models/missing.cdx.json", "comment-on-pr": "true", ...toolInputs() },
     env,
     event: { pull_request: { number: 3 } },
@@ -143,8 +148,8 @@ test("the comment step gets the markdown report and posts one marked comment on 
 });
 
 test("no comment without comment-on-pr, nor outside a pull request", () => {
-  const quiet = runAction({ inputs: { bom: "x.json", ...toolInputs() }, env, event: { pull_request: { number: 3 } }, eventName: "pull_request" });
-  const push = runAction({ inputs: { bom: "x.json", "comment-on-pr": "true", ...toolInputs() }, env });
+  const quiet = runAction({ tempRoot: scratch, inputs: { bom: "x.json", ...toolInputs() }, env, event: { pull_request: { number: 3 } }, eventName: "pull_request" });
+  const push = runAction({ tempRoot: scratch, inputs: { bom: "x.json", "comment-on-pr": "true", ...toolInputs() }, env });
   for (const run of [quiet, push]) {
     assert.equal(run.steps.find((s) => s.uses?.startsWith("actions/github-script@")).skipped, true);
   }
@@ -154,6 +159,7 @@ test("no comment without comment-on-pr, nor outside a pull request", () => {
 test("a signed, untouched model passes: outputs, summary with the lineage graph, SARIF, no error annotation, PR comment", async () => {
   const workspace = signedWorkspace();
   const run = runAction({
+    tempRoot: scratch,
     inputs: { ...gateInputs(), "comment-on-pr": "true" },
     env,
     workspace,
@@ -194,7 +200,7 @@ test("a tampered weight file fails the gate: PG annotations on the BOM, FAIL sum
   bytes[bytes.length - 1] ^= 0xff;
   writeFileSync(weights, bytes);
 
-  const run = runAction({ inputs: gateInputs(), env, workspace });
+  const run = runAction({ tempRoot: scratch, inputs: gateInputs(), env, workspace });
   const verify = run.step("verify");
   assert.equal(run.outputs.result, "fail", verify.stdout + verify.stderr);
   assert.equal(run.outputs["exit-code"], "1");

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
+
+// Everything this file creates lives here and is removed at the end.
+const scratch = mkdtempSync(join(tmpdir(), "pgci-comment-test-"));
+after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const { MARKER, BODY_LIMIT, commentBody, upsertComment } = createRequire(import.meta.url)("../scripts/comment.cjs");
 
@@ -40,7 +44,7 @@ function fakeGitHub(existing = []) {
 const context = { repo: { owner: "o", repo: "r" }, payload: { pull_request: { number: 7 } } };
 
 function markdown(text) {
-  const path = join(mkdtempSync(join(tmpdir(), "pg-comment-")), "report.md");
+  const path = join(mkdtempSync(join(scratch, "pgci-comment-")), "report.md");
   writeFileSync(path, text);
   return path;
 }

@@ -99,9 +99,9 @@ export function evaluateCondition(condition, contexts) {
  * Runs the action like a runner would. `inputs` are the `with:` values; `event` becomes the event payload file.
  * Returns the action outputs, the per-step records, the concatenated job summary and the annotations.
  */
-export function runAction({ inputs = {}, event = {}, eventName = "push", workspace, env = {}, dir = actionDir }) {
+export function runAction({ inputs = {}, event = {}, eventName = "push", workspace, env = {}, dir = actionDir, tempRoot = tmpdir() }) {
   const action = loadAction(dir);
-  const root = mkdtempSync(join(tmpdir(), "pg-runner-"));
+  const root = mkdtempSync(join(tempRoot, "pgci-runner-"));
   const runnerTemp = join(root, "runner-temp");
   mkdirSync(runnerTemp);
   workspace ??= mkdtempSync(join(root, "workspace-"));

@@ -1,17 +1,21 @@
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { main, readInputs, reportPaths, splitList, verifyArguments } from "../scripts/verify.mjs";
 import { parseAnnotations, parseOutputFile } from "./run-action.mjs";
+
+// Everything this file creates lives here and is removed at the end.
+const scratch = mkdtempSync(join(tmpdir(), "pgci-verify-test-"));
+after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const fixtures = fileURLToPath(new URL("fixtures/", import.meta.url));
 
 /** Runs the verify step's main() against the fake tool, with a runner-like env; returns what it wrote. */
 function runVerify({ exit = 0, report = "pass.report.json", env = {} } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "pg-verify-"));
+  const dir = mkdtempSync(join(scratch, "pgci-verify-"));
   const tool = join(dir, "dotnet-provenance");
   writeFileSync(tool, `#!/usr/bin/env bash\nexec node "${join(fixtures, "fake-verify.mjs")}" "$@"\n`);
   chmodSync(tool, 0o755);
@@ -120,7 +124,7 @@ test("a report left by an earlier run is never read as this run's", () => {
 });
 
 test("a report that breaks the contract is PG6003, not a pass", () => {
-  const dir = mkdtempSync(join(tmpdir(), "pg-bad-"));
+  const dir = mkdtempSync(join(scratch, "pgci-bad-"));
   writeFileSync(join(dir, "bad.json"), JSON.stringify({ schemaVersion: 2 }));
   const result = runVerify({ report: join(dir, "bad.json") });
   assert.equal(result.outputs.result, "error");

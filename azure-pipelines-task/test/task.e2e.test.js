@@ -8,7 +8,11 @@ const { execFileSync, spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
-const { before, test } = require("node:test");
+const { after, before, test } = require("node:test");
+
+// Everything this file creates lives here and is removed at the end.
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "pgci-azure-e2e-"));
+after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
 const repoRoot = path.join(__dirname, "..", "..");
 const taskEntry = path.join(__dirname, "..", "ProvenanceGateVerifyV0", "index.js");
@@ -20,20 +24,20 @@ let env;
 before(() => {
   feed = process.env.PROVENANCEGATE_TOOL_FEED;
   if (!feed) {
-    feed = fs.mkdtempSync(path.join(os.tmpdir(), "pg-feed-"));
+    feed = fs.mkdtempSync(path.join(scratch, "pgci-feed-"));
     execFileSync("dotnet", ["pack", path.join(repoRoot, "src", "ProvenanceGate.Tool"), "-o", feed], { stdio: "inherit" });
   }
   version = /^ProvenanceGate\.Tool\.(.+)\.nupkg$/.exec(fs.readdirSync(feed).find((f) => f.endsWith(".nupkg")))[1];
   // A private NuGet cache (the version does not change between builds) and a fixed "now" for approvals.
-  env = { NUGET_PACKAGES: fs.mkdtempSync(path.join(os.tmpdir(), "pg-nuget-")), DOTNET_NOLOGO: "1", DOTNET_CLI_TELEMETRY_OPTOUT: "1", SOURCE_DATE_EPOCH: "1795000000" };
-  const toolDir = fs.mkdtempSync(path.join(os.tmpdir(), "pg-prep-tool-"));
+  env = { NUGET_PACKAGES: fs.mkdtempSync(path.join(scratch, "pgci-nuget-")), DOTNET_NOLOGO: "1", DOTNET_CLI_TELEMETRY_OPTOUT: "1", SOURCE_DATE_EPOCH: "1795000000" };
+  const toolDir = fs.mkdtempSync(path.join(scratch, "pgci-prep-tool-"));
   execFileSync("dotnet", ["tool", "install", "ProvenanceGate.Tool", "--tool-path", toolDir, "--version", version, "--add-source", feed], { env: { ...process.env, ...env }, stdio: "pipe" });
   tool = path.join(toolDir, process.platform === "win32" ? "dotnet-provenance.exe" : "dotnet-provenance");
 });
 
 /** The sample fine-tune with a BOM, a key pair and a signature, all made by the real tool. */
 function signedWorkspace() {
-  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), "pg-azure-ws-"));
+  const workspace = fs.mkdtempSync(path.join(scratch, "pgci-azure-ws-"));
   fs.cpSync(path.join(repoRoot, "samples", "models", "sample-finetune"), path.join(workspace, "model"), { recursive: true });
   fs.renameSync(path.join(workspace, "model", "provenance.yaml"), path.join(workspace, "provenance.yaml"));
   const run = (...args) => execFileSync(tool, args, { cwd: workspace, env: { ...process.env, ...env, COSIGN_PASSWORD: "" }, stdio: "pipe" });
@@ -44,7 +48,7 @@ function signedWorkspace() {
 }
 
 function runTask(workspace) {
-  const agentTemp = fs.mkdtempSync(path.join(os.tmpdir(), "pg-agent-temp-"));
+  const agentTemp = fs.mkdtempSync(path.join(scratch, "pgci-agent-temp-"));
   const inputs = {
     INPUT_BOM: "model.cdx.json", INPUT_MODELDIR: "model", INPUT_PUBLICKEYS: "cosign.pub", INPUT_SIGNATURE: "model.cdx.json.sig",
     INPUT_FAILON: "error", INPUT_PUBLISHTESTRESULTS: "true", INPUT_TOOLVERSION: version, INPUT_TOOLSOURCE: feed,

@@ -6,9 +6,13 @@ const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
-const { test } = require("node:test");
+const { after, test } = require("node:test");
 
-const home = fs.mkdtempSync(path.join(os.tmpdir(), "pg-azure-home-"));
+// Everything this file creates lives here and is removed at the end.
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "pgci-azure-test-"));
+after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+const home = fs.mkdtempSync(path.join(scratch, "pgci-azure-home-"));
 process.env.HOME = home;
 const download = path.join(home, "azure-pipelines-task-lib", "_download");
 for (const [major, version] of [[20, "v20.13.1"], [24, "v24.10.0"]]) {
@@ -23,7 +27,7 @@ const taskDir = path.join(__dirname, "..", "ProvenanceGateVerifyV0");
 const { MockTestRunner } = require(path.join(taskDir, "node_modules", "azure-pipelines-task-lib", "mock-test"));
 
 async function runTask(scenario) {
-  const temp = fs.mkdtempSync(path.join(os.tmpdir(), "pg-azure-"));
+  const temp = fs.mkdtempSync(path.join(scratch, "pgci-azure-"));
   process.env.PG_SCENARIO = JSON.stringify({ temp, ...scenario });
   const runner = new MockTestRunner(path.join(__dirname, "harness.js"), path.join(taskDir, "task.json"));
   await runner.runAsync();

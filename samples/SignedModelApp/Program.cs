@@ -12,7 +12,7 @@ if (File.Exists(declarationPath))
         yaml.Load(reader);
     var root = (YamlMappingNode)yaml.Documents[0].RootNode;
     if (root.Children.TryGetValue(new YamlScalarNode("model"), out var model) && model is YamlMappingNode modelMap
-        && modelMap.Children.TryGetValue(new YamlScalarNode("name"), out var name))
+        && modelMap.Children.TryGetValue(new YamlScalarNode("id"), out var name))
         Console.WriteLine($"model: {name}");
 }
 

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using ProvenanceGate.Bom;
 using ProvenanceGate.Diagnostics;
 using ProvenanceGate.NuGet;
@@ -23,6 +22,8 @@ internal static class BomComposer
                 Purl = package.Purl,
                 Sha512Base64 = Convert.ToBase64String(Convert.FromHexString(package.Sha512Hex)),
                 License = package.License?.Expression,
+                LicenseName = package.License?.Name,
+                LicenseUrl = package.License?.Url,
                 IsDirect = package.IsDirect,
                 DependsOn = package.Dependencies.Select(id => packages.Find(id)).OfType<NuGetPackage>().Select(p => p.Purl).ToArray(),
             });
@@ -42,32 +43,6 @@ internal static class BomComposer
             warnings.AddRange(part.Warnings);
         }
 
-        var bom = builder.BuildDocument();
-        if (AddLicenseUrls(bom, shipped))
-            bom = AiBomBuilder.WithSerialNumber(bom);
-        return (AiBomBuilder.Serialize(bom), warnings);
-    }
-
-    /// <summary>
-    /// Packages without a licence expression often name their licence only by URL (or by a file in the package); the
-    /// builder takes SPDX expressions, so those licences are added here as CycloneDX name + url.
-    /// </summary>
-    private static bool AddLicenseUrls(JsonObject bom, IReadOnlyList<NuGetPackage> packages)
-    {
-        var byPurl = packages.Where(p => p.License is { Expression: null }).ToDictionary(p => p.Purl, p => p.License!, StringComparer.Ordinal);
-        if (byPurl.Count == 0 || bom["components"] is not JsonArray components)
-            return false;
-        var changed = false;
-        foreach (var component in components.OfType<JsonObject>())
-        {
-            if (component["purl"]?.GetValue<string>() is { } purl && byPurl.TryGetValue(purl, out var license)
-                && ModelBomGenerator.LicenseChoice(null, license.Name, license.Url) is { } choice)
-            {
-                component["licenses"] = choice;
-                changed = true;
-            }
-        }
-
-        return changed;
+        return (AiBomBuilder.Serialize(builder.BuildDocument()), warnings);
     }
 }

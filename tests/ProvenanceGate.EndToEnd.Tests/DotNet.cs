@@ -16,7 +16,9 @@ internal static class DotNet
 {
     private static readonly string[] InheritedVariablesToClear = ["CI", "TF_BUILD", "GITHUB_ACTIONS", "SOURCE_DATE_EPOCH", "COSIGN_PASSWORD", "MSBuildExtensionsPath", "MSBUILD_EXE_PATH", "MSBuildSDKsPath"];
 
-    public static DotNetResult Run(string workingDirectory, string packagesDirectory, params string[] arguments)
+    /// <param name="packagesDirectory">NUGET_PACKAGES for the run; null keeps the machine's own (used to pack from the repository,
+    /// whose obj/ folders must keep pointing at the packages folder every other build of the repository uses).</param>
+    public static DotNetResult Run(string workingDirectory, string? packagesDirectory, params string[] arguments)
     {
         var startInfo = new ProcessStartInfo("dotnet")
         {
@@ -29,7 +31,8 @@ internal static class DotNet
             startInfo.ArgumentList.Add(argument);
         foreach (var name in InheritedVariablesToClear)
             startInfo.Environment.Remove(name);
-        startInfo.Environment["NUGET_PACKAGES"] = packagesDirectory;
+        if (packagesDirectory is not null)
+            startInfo.Environment["NUGET_PACKAGES"] = packagesDirectory;
         startInfo.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         startInfo.Environment["DOTNET_NOLOGO"] = "1";
         startInfo.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";

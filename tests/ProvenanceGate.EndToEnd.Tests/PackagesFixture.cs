@@ -27,7 +27,7 @@ public sealed class PackagesFixture
         Directory.CreateDirectory(Feed);
         Directory.CreateDirectory(Packages);
 
-        var pack = DotNet.Run(RepoPaths.Root, Packages, "pack", RepoPaths.InRepo("src", "ProvenanceGate.Build", "ProvenanceGate.Build.csproj"),
+        var pack = DotNet.Run(RepoPaths.Root, packagesDirectory: null, "pack", RepoPaths.InRepo("src", "ProvenanceGate.Build", "ProvenanceGate.Build.csproj"),
             "-c", "Release", "-o", Feed, "-p:ContinuousIntegrationBuild=true");
         Assert.That(pack.ExitCode, Is.Zero, pack.ToString());
         var nupkg = Directory.GetFiles(Feed, "ProvenanceGate.Build.*.nupkg").Single();

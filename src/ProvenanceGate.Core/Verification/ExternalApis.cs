@@ -72,12 +72,35 @@ internal static class ExternalApis
             .Select(m => (m.Name, m.Score))
             .ToList();
 
-    /// <summary>Catalogue models whose published architecture matches the model's config exactly (metadata only).</summary>
-    public static IReadOnlyList<string> CatalogueArchitectureMatches(ModelFingerprint model) =>
-        Scanner.Scan(model, ReferenceCatalogue.LoadBundled(), (ScanIndex?)null, top: 5)
-            .Where(m => m.Source == "catalogue" && m.Score >= 1)
-            .Select(m => m.Name)
-            .ToList();
+    /// <summary>
+    /// What the bundled reference catalogue (metadata only) says about a declared base the gate has no fingerprint
+    /// for: whether the model's architecture matches the catalogued one. A hint, never a verdict.
+    /// </summary>
+    public static string? CatalogueHint(ModelFingerprint model, string baseName)
+    {
+        var last = baseName[(baseName.LastIndexOf('/') + 1)..];
+        var entry = ReferenceCatalogue.LoadBundled().Entries.FirstOrDefault(e =>
+            string.Equals(e.ModelId, last, StringComparison.OrdinalIgnoreCase) || string.Equals(e.ModelId, baseName, StringComparison.OrdinalIgnoreCase));
+        if (entry is null)
+            return null;
+        if (model.Config is not { } config)
+            return $"the bundled catalogue knows '{entry.ModelId}' ({entry.FamilyName}, {entry.Publisher}), but the model has no config.json to compare with it";
+        if (config.ArchHash == entry.ArchHash)
+            return $"its architecture matches the catalogued '{entry.ModelId}' ({entry.FamilyName}, {entry.Publisher}); metadata only, weights not compared";
+        var differences = new List<string>();
+        void Compare(string name, long ours, long? theirs)
+        {
+            if (theirs is { } value && value != ours)
+                differences.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name} {ours} vs {value}"));
+        }
+
+        Compare("hidden_size", config.HiddenSize, entry.HiddenSize);
+        Compare("layers", config.Layers, entry.Layers);
+        Compare("heads", config.AttentionHeads, entry.AttentionHeads);
+        Compare("intermediate_size", config.IntermediateSize, entry.IntermediateSize);
+        Compare("vocab_size", config.VocabSize, entry.VocabSize);
+        return $"its architecture differs from the catalogued '{entry.ModelId}' ({entry.FamilyName}, {entry.Publisher}){(differences.Count == 0 ? "" : ": " + string.Join(", ", differences))}; a fine-tune or adapter keeps its base's shape";
+    }
 
     /// <summary>SHA-256 of each file, in parallel (hashing dominates verification of a multi-GB model).</summary>
     public static IReadOnlyDictionary<string, string> Sha256Files(IReadOnlyList<string> paths) => FileHasher.Sha256(paths);

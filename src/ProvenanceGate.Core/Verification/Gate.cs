@@ -60,7 +60,7 @@ public static class Gate
         // Stable order: by check, then as found; reports and annotations read the same every run.
         var ordered = CheckIds.All.SelectMany(id => findings.Where(f => f.Check == id)).ToList();
         var checks = CheckIds.All.Select(id => Summarize(context, id, ordered.Where(f => f.Check == id).ToList())).ToList();
-        return new GateReport(context.Bom.Path, checks, ordered, context.Lineage, context.Graph, context.Options.FailOnWarning);
+        return new GateReport(context.Bom.Path, checks, ordered, context.Lineage, context.Graph, context.Options.FailOnWarning, context.Options.Now);
     }
 
     /// <summary>An exception names a component by bom-ref, name, group/name or group/name@version.</summary>

@@ -60,9 +60,10 @@ public sealed record LineageEdge(string From, string To, string Relation);
 
 public sealed class GateReport
 {
-    public GateReport(string bomPath, IReadOnlyList<CheckResult> checks, IReadOnlyList<GateFinding> findings, IReadOnlyList<LineageResult> lineage, IReadOnlyList<LineageEdge> graph, bool failOnWarning)
+    public GateReport(string bomPath, IReadOnlyList<CheckResult> checks, IReadOnlyList<GateFinding> findings, IReadOnlyList<LineageResult> lineage, IReadOnlyList<LineageEdge> graph, bool failOnWarning, DateTimeOffset now)
     {
         BomPath = bomPath;
+        Now = now;
         Checks = checks;
         Findings = findings;
         Lineage = lineage;
@@ -74,6 +75,9 @@ public sealed class GateReport
     }
 
     public string BomPath { get; }
+
+    /// <summary>The "now" the gate judged dates against (GateOptions.Now); reports carry it so they are reproducible.</summary>
+    public DateTimeOffset Now { get; }
 
     public bool Passed { get; }
 

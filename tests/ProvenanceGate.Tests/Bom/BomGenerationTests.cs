@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using ProvenanceGate.Bom;
 using ProvenanceGate.Formats.Safetensors;
@@ -54,17 +53,11 @@ public sealed class BomGenerationTests
         var model = BomTestModels.Create(temp.Combine("m"), shards: 3);
         var before = FileHashes(Model(Generate(model)));
 
-        var startInfo = new ProcessStartInfo("sha256sum") { RedirectStandardOutput = true, WorkingDirectory = model };
-        foreach (var file in before.Keys)
-            startInfo.ArgumentList.Add(file);
-        using (var process = Process.Start(startInfo)!)
-        {
-            var expected = process.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(line => line.Split("  ", 2)).ToDictionary(parts => parts[1], parts => parts[0]);
-            process.WaitForExit();
-            Assert.That(process.ExitCode, Is.EqualTo(0));
-            Assert.That(before, Is.EquivalentTo(expected));
-        }
+        var sha256sum = ExternalProcess.Run("sha256sum", before.Keys, model);
+        Assert.That(sha256sum.ExitCode, Is.EqualTo(0), sha256sum.Output);
+        var expected = sha256sum.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split("  ", 2)).ToDictionary(parts => parts[1], parts => parts[0]);
+        Assert.That(before, Is.EquivalentTo(expected));
 
         var shard = Path.Combine(model, "model-00002-of-00003.safetensors");
         var bytes = File.ReadAllBytes(shard);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ProvenanceGate.Bom;
 using ProvenanceGate.Formats.Safetensors;
 
@@ -14,42 +13,16 @@ public sealed class PeerValidatorTests
 
     private static void RequirePeer()
     {
-        string? reason = null;
-        if (!Directory.Exists(Path.Combine(PeerDirectory, "node_modules", "@cyclonedx", "cyclonedx-library")))
-            reason = "tests/peer/cyclonedx/node_modules is missing (run npm ci there)";
-        else if (!NodeAvailable())
-            reason = "node is not on PATH";
-        if (reason is null)
-            return;
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
-            Assert.Fail("peer validator unavailable in CI: " + reason);
-        Assert.Ignore("peer validator unavailable: " + reason);
-    }
-
-    private static bool NodeAvailable()
-    {
-        try
-        {
-            using var process = Process.Start(new ProcessStartInfo("node", "--version") { RedirectStandardOutput = true, RedirectStandardError = true })!;
-            process.WaitForExit();
-            return process.ExitCode == 0;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return false;
-        }
+        Prerequisite.Require(
+            Directory.Exists(Path.Combine(PeerDirectory, "node_modules", "@cyclonedx", "cyclonedx-library")),
+            "tests/peer/cyclonedx/node_modules (run npm ci there, or .ci/install-deps.sh)");
+        Prerequisite.Require(ExternalProcess.Run("node", ["--version"]).ExitCode == 0, "node on PATH");
     }
 
     private static (int ExitCode, string Output) RunPeer(string bom)
     {
-        var startInfo = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = PeerDirectory };
-        startInfo.ArgumentList.Add(Path.Combine(PeerDirectory, "validate-cdx.cjs"));
-        startInfo.ArgumentList.Add(bom);
-        using var process = Process.Start(startInfo)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result + stderr);
+        var result = ExternalProcess.Run("node", [Path.Combine(PeerDirectory, "validate-cdx.cjs"), bom], PeerDirectory);
+        return (result.ExitCode, result.Output);
     }
 
     private static IEnumerable<TestCaseData> Cases()

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace ProvenanceGate.Tests.Ci;
 
 /// <summary>
@@ -37,28 +35,14 @@ public sealed class CiDetectionProcessTests
         }
     }
 
-    private static CliResult RunTool(Dictionary<string, string> environment, params string[] args)
+    private static ProcessResult RunTool(Dictionary<string, string> environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(Path.Combine(TestContext.CurrentContext.TestDirectory, "dotnet-provenance.dll"));
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
         // The test itself may run inside a CI runner: start from a clean slate, then add the scenario's variables.
+        var variables = new Dictionary<string, string?>();
         foreach (var name in new[] { "GITHUB_ACTIONS", "TF_BUILD", "PROVENANCEGATE_ANNOTATIONS", "GITHUB_WORKSPACE", "BUILD_SOURCESDIRECTORY" })
-            start.Environment.Remove(name);
+            variables[name] = null;
         foreach (var (name, value) in environment)
-            start.Environment[name] = value;
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.That(process.WaitForExit(TimeSpan.FromMinutes(1)), Is.True, "dotnet-provenance did not exit");
-        return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
+            variables[name] = value;
+        return ExternalProcess.RunTool(args, variables);
     }
 }

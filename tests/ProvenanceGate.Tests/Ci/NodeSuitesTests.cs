@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace ProvenanceGate.Tests.Ci;
 
 /// <summary>
@@ -37,17 +35,24 @@ public sealed class NodeSuitesTests
     [TestCaseSource(nameof(Suites))]
     public void Node_suite_passes(string suite)
     {
-        RequireOrIgnore(FindNode() is not null, "node is not on PATH");
+        Prerequisite.Require(FindNode() is not null, "node on PATH");
         var package = suite.Split('/')[0];
-        RequireOrIgnore(Directory.Exists(RepoPaths.InRepo(NodeModules[package].Split('/'))), $"{NodeModules[package]} is missing: run npm ci in {package} (.ci/install-deps.sh)");
+        Prerequisite.Require(Directory.Exists(RepoPaths.InRepo(NodeModules[package].Split('/'))), $"{NodeModules[package]} is missing: run npm ci in {package} (.ci/install-deps.sh)");
 
-        var environment = new Dictionary<string, string>();
+        var environment = new Dictionary<string, string?>();
         if (suite.Contains(".e2e.test.", StringComparison.Ordinal))
             environment["PROVENANCEGATE_TOOL_FEED"] = ToolFeed.Value;
 
-        var (exitCode, output) = Run(FindNode()!, ["--test", RepoPaths.InRepo(suite.Split('/'))], RepoPaths.InRepo(package), environment, TimeSpan.FromMinutes(8));
-        TestContext.Out.WriteLine(output);
-        Assert.That(exitCode, Is.EqualTo(0), $"node --test {suite} failed:\n{output}");
+        var result = ExternalProcess.Run(FindNode()!, ["--test", RepoPaths.InRepo(suite.Split('/'))], RepoPaths.InRepo(package), environment, timeout: TimeSpan.FromMinutes(8));
+        TestContext.Out.WriteLine(result.Output);
+        Assert.That(result.ExitCode, Is.EqualTo(0), $"node --test {suite} failed:\n{result.Output}");
+    }
+
+    [OneTimeTearDown]
+    public void DeleteToolFeed()
+    {
+        if (ToolFeed.IsValueCreated)
+            Directory.Delete(ToolFeed.Value, recursive: true);
     }
 
     [Test]
@@ -72,16 +77,6 @@ public sealed class NodeSuitesTests
         Assert.That(used, Is.SubsetOf(catalogued));
     }
 
-    /// <summary>Missing prerequisites fail in CI (where .ci/run installs them) and skip on a bare developer machine.</summary>
-    private static void RequireOrIgnore(bool condition, string message)
-    {
-        if (condition)
-            return;
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
-            Assert.Fail(message);
-        Assert.Ignore(message);
-    }
-
     private static string? FindNode()
     {
         var name = OperatingSystem.IsWindows() ? "node.exe" : "node";
@@ -94,42 +89,16 @@ public sealed class NodeSuitesTests
     /// <summary>Packs the tool this test run built (no rebuild) into a temp folder feed, once per run.</summary>
     private static string PackTool()
     {
-        var feed = Path.Combine(Path.GetTempPath(), "pg-tool-feed-" + Guid.NewGuid().ToString("N")[..12]);
+        var feed = Path.Combine(Path.GetTempPath(), "pgci-tool-feed-" + Guid.NewGuid().ToString("N")[..12]);
 #if DEBUG
         const string configuration = "Debug";
 #else
         const string configuration = "Release";
 #endif
         var project = RepoPaths.InRepo("src", "ProvenanceGate.Tool", "ProvenanceGate.Tool.csproj");
-        var (exitCode, output) = Run("dotnet", ["pack", project, "--no-build", "-c", configuration, "-o", feed], RepoPaths.Root, [], TimeSpan.FromMinutes(5));
-        if (exitCode != 0)
-            throw new InvalidOperationException("dotnet pack failed:\n" + output);
+        var pack = ExternalProcess.Run("dotnet", ["pack", project, "--no-build", "-c", configuration, "-o", feed], RepoPaths.Root, timeout: TimeSpan.FromMinutes(5));
+        if (pack.ExitCode != 0)
+            throw new InvalidOperationException("dotnet pack failed:\n" + pack.Output);
         return feed;
-    }
-
-    private static (int ExitCode, string Output) Run(string fileName, string[] arguments, string workingDirectory, Dictionary<string, string> environment, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(fileName)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        foreach (var (name, value) in environment)
-            start.Environment[name] = value;
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, $"timed out after {timeout}\n{stdout.Result}\n{stderr.Result}");
-        }
-
-        return (process.ExitCode, stdout.Result + stderr.Result);
     }
 }

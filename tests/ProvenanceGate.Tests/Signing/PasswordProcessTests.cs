@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ProvenanceGate.Signing;
 
 namespace ProvenanceGate.Tests.Signing;
@@ -34,31 +33,7 @@ public sealed class PasswordProcessTests
 
     private static (int ExitCode, string Output) RunTool(string[] arguments, string? cosignPassword, string stdin)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dotnet-provenance.dll"));
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        start.Environment.Remove(PasswordSource.EnvironmentVariable);
-        if (cosignPassword is not null)
-            start.Environment[PasswordSource.EnvironmentVariable] = cosignPassword;
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.StandardInput.Write(stdin);
-        process.StandardInput.Close();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("dotnet-provenance did not finish within 60 s");
-        }
-
-        return (process.ExitCode, stdout.Result + stderr.Result);
+        var result = ExternalProcess.RunTool(arguments, new Dictionary<string, string?> { [PasswordSource.EnvironmentVariable] = cosignPassword }, stdin);
+        return (result.ExitCode, result.Output);
     }
 }

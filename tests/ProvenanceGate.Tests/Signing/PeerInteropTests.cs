@@ -1,5 +1,3 @@
-using System.ComponentModel;
-using System.Diagnostics;
 using ProvenanceGate.Signing;
 
 namespace ProvenanceGate.Tests.Signing;
@@ -102,59 +100,12 @@ public sealed class PeerInteropTests : IDisposable
         Assert.That(wrong.ExitCode, Is.EqualTo(1), wrong.Output);
     }
 
-    private static void RequireNodeModules()
-    {
-        if (!Directory.Exists(Path.Combine(PeerDirectory, "node_modules", "@sigstore", "verify")) ||
-            !Directory.Exists(Path.Combine(PeerDirectory, "node_modules", "tweetnacl")))
-            MissingPeer("tests/peer/sigstore/node_modules (run `npm ci` there, or .ci/install-deps.sh)");
-    }
+    private static void RequireNodeModules() =>
+        Prerequisite.Require(
+            Directory.Exists(Path.Combine(PeerDirectory, "node_modules", "@sigstore", "verify")) &&
+            Directory.Exists(Path.Combine(PeerDirectory, "node_modules", "tweetnacl")),
+            "tests/peer/sigstore/node_modules (run `npm ci` there, or .ci/install-deps.sh)");
 
-    private static void MissingPeer(string what)
-    {
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
-            Assert.Fail($"peer missing under CI: {what}");
-        Assert.Ignore($"peer missing: {what}");
-    }
-
-    private static PeerResult RunPeer(string program, string[] arguments, string? cosignPassword = null)
-    {
-        var start = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = PeerDirectory,
-        };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        start.Environment.Remove("COSIGN_PASSWORD");
-        if (cosignPassword is not null)
-            start.Environment["COSIGN_PASSWORD"] = cosignPassword;
-
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (Win32Exception)
-        {
-            MissingPeer(program + " on PATH");
-            throw; // unreachable: MissingPeer always throws
-        }
-
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail($"{program} did not finish within 60 s");
-            }
-
-            return new PeerResult(process.ExitCode, stdout.Result, stdout.Result + stderr.Result);
-        }
-    }
-
-    private sealed record PeerResult(int ExitCode, string Stdout, string Output);
+    private static ProcessResult RunPeer(string program, string[] arguments, string? cosignPassword = null) =>
+        ExternalProcess.Run(program, arguments, PeerDirectory, new Dictionary<string, string?> { ["COSIGN_PASSWORD"] = cosignPassword }, timeout: TimeSpan.FromSeconds(60));
 }

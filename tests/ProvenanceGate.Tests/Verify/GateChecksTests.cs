@@ -179,6 +179,17 @@ public sealed class GateChecksTests : IDisposable
     }
 
     [Test]
+    public void Without_a_base_fingerprint_the_catalogue_says_whether_the_architecture_fits()
+    {
+        var report = Verify(new HandBom(_model).Ancestor("01-ai/Yi-1.5-6B"));
+        Assert.That(Errors(report), Is.Empty);
+        var warning = report.Diagnostics.Single(d => d.Code == "PG4073");
+        Assert.That(warning.Severity, Is.EqualTo(DiagnosticSeverity.Warning));
+        Assert.That(warning.Message, Does.Contain("differs from the catalogued 'Yi-1.5-6B'").And.Contain("hidden_size 16 vs 4096"));
+        Assert.That(report.Lineage.Single().Verdict, Is.EqualTo("insufficient-evidence"));
+    }
+
+    [Test]
     public void An_unsigned_bom_fails_the_baseline_which_requires_a_signature()
     {
         var report = Verify(new HandBom(_model), "baseline");

@@ -53,6 +53,18 @@ public sealed class PickleScannerTests
     }
 
     [Test]
+    public void Tensor_helpers_in_code_modules_are_data_but_the_policy_cannot_allow_code()
+    {
+        using var temp = new TempDirectory();
+        var path = temp.Combine("weights.pt");
+        File.WriteAllBytes(path, new PickleBuilder().Proto(2).Global("torch.serialization", "_get_layout").Op('0')
+            .Global("torch", "float8_e4m3fn").Op('0').Global("torch.serialization", "load").Op('0').Stop().ToArray());
+        var result = PickleScanner.Scan(path, new HashSet<string>(StringComparer.Ordinal) { "torch.serialization.load" });
+        Assert.That(string.Join(",", result.Globals.Select(g => $"{g.FullName}={g.Kind}")),
+            Is.EqualTo("torch.serialization._get_layout=KnownData,torch.float8_e4m3fn=KnownData,torch.serialization.load=Code"));
+    }
+
+    [Test]
     public void Zip_checkpoints_are_opened_and_their_data_pkl_walked()
     {
         var safe = ScanBytes(PickleBuilder.TorchZip(PickleBuilder.TorchStateDict()), ".pt");

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Xml.Linq;
+using System.Xml.Schema;
 using ProvenanceGate.Verification;
 
 namespace ProvenanceGate.Tests.Verify;
@@ -86,6 +87,26 @@ public sealed class ReportAndCliTests : IDisposable
         var licences = suite.Elements("testcase").Single(t => ((string)t.Attribute("name")!).StartsWith("licenses", StringComparison.Ordinal));
         Assert.That((string)licences.Element("failure")!.Attribute("type")!, Is.EqualTo("PG4053"));
         Assert.That(licences.Element("failure")!.Value, Does.Contain("error PG4053"));
+        Assert.That(suite.Element("system-out")!.Value, Does.Contain("[digests]").And.Contain("error PG4032"), "every diagnostic is also in system-out");
+    }
+
+    [Test]
+    public void Junit_is_valid_against_the_ant_junit_schema()
+    {
+        var schemas = new System.Xml.Schema.XmlSchemaSet();
+        schemas.Add(null, RepoPaths.TestData("junit", "JUnit.xsd"));
+        foreach (var report in new[] { Report(), Gate.Verify(new GateOptions { BomPath = new HandBom(_model).Write(_temp.Combine("ok.cdx.json")), PolicyReference = "baseline", Now = TamperFixture.Now }) })
+        {
+            var xml = XDocument.Parse(ReportWriters.Write(report, "junit"));
+            var errors = new List<string>();
+            xml.Validate(schemas, (_, e) => errors.Add(e.Message));
+            Assert.That(errors, Is.Empty);
+        }
+
+        var broken = XDocument.Parse("<testsuites><testsuite name='x'/></testsuites>");
+        var brokenErrors = new List<string>();
+        broken.Validate(schemas, (_, e) => brokenErrors.Add(e.Message));
+        Assert.That(brokenErrors, Is.Not.Empty, "the oracle rejects an incomplete report");
     }
 
     [Test]

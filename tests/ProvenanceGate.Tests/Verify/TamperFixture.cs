@@ -64,12 +64,12 @@ internal sealed class TamperFixture : IDisposable
     public static SyntheticModelSpec Spec(int seed) => new() { Seed = seed };
 
     /// <summary>A fresh signed release in its own directory: model files, declaration, BOM, signature.</summary>
-    public Release Release(string? declaration = null, Action<string>? beforeBom = null)
+    public Release Release(string? declaration = null, Action<string>? beforeBom = null, double perturbation = 0.004)
     {
         var root = Directory.CreateDirectory(_temp.Combine("release-" + Guid.NewGuid().ToString("N")[..8])).FullName;
         var model = Path.Combine(root, "model");
         var random = new Random(5);
-        var tuned = BaseTensors.Select(t => t with { Values = t.Values.Select(v => v + (float)((random.NextDouble() - 0.5) * 0.004)).ToArray() }).ToList();
+        var tuned = BaseTensors.Select(t => t with { Values = t.Values.Select(v => v + (float)((random.NextDouble() - 0.5) * perturbation)).ToArray() }).ToList();
         SyntheticModel.WriteDirectory(model, Spec(seed: 11), tuned, shards: 2);
         beforeBom?.Invoke(model);
         var release = new Release(this, root, model);
@@ -100,7 +100,17 @@ internal sealed class Release(TamperFixture fixture, string root, string modelDi
 
     public string SignaturePath => Path.Combine(Root, "model.cdx.json.sig");
 
+    public string BundlePath => Path.Combine(Root, "model.att.sigstore.json");
+
     public void Sign(ECDsa key) => BlobSigner.Write(BlobSigner.SignFile(key, BomPath), SignaturePath, null);
+
+    /// <summary>An in-toto attestation with the BOM as CycloneDX predicate and the given model files as subjects.</summary>
+    public void Attest(ECDsa key, IEnumerable<string> subjects)
+    {
+        var predicate = JsonNode.Parse(File.ReadAllText(BomPath))!;
+        var attestation = Attestor.Attest(key, subjects.Select(s => Path.Combine(ModelDirectory, s)).ToList(), predicate, PredicateTypes.CycloneDx);
+        Attestor.Write(attestation, BundlePath, null);
+    }
 
     /// <summary>Edits the BOM JSON (then the caller decides whether to re-sign).</summary>
     public void EditBom(Action<JsonObject> edit)

@@ -140,6 +140,43 @@ public sealed class TamperSuiteTests
     }
 
     [Test]
+    public void A_re_upload_of_the_base_claimed_as_a_fine_tune_warns()
+    {
+        var report = Gate.Verify(_fixture.Release(perturbation: 0).Options());
+        Assert.That(ErrorCodes(report), Is.Empty, Describe(report));
+        Assert.That(report.Diagnostics.Single(d => d.Code == "PG4071").Severity, Is.EqualTo(DiagnosticSeverity.Warning));
+        Assert.That(report.Lineage.Single().Verdict, Is.EqualTo("identical-weights"));
+    }
+
+    [Test]
+    public void A_closer_undeclared_base_is_reported_beside_the_wrong_declaration()
+    {
+        var release = _fixture.Release(TamperFixture.Declaration.Replace("id: acme/tiny-base", "id: acme/other-base", StringComparison.Ordinal));
+        var report = Gate.Verify(release.Options());
+        Assert.That(report.Diagnostics.Single(d => d.Code == "PG4072").Severity, Is.EqualTo(DiagnosticSeverity.Warning), Describe(report));
+        Assert.That(ErrorCodes(Gate.Verify(release.Options("eu-ai-act"))), Does.Contain("PG4072"), "eu-ai-act fails on a closer undeclared base");
+    }
+
+    [Test]
+    public void An_attestation_over_the_weights_with_the_bom_as_predicate_passes_and_catches_tampering()
+    {
+        var release = _fixture.Release();
+        string[] shards = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"];
+        release.Attest(_fixture.SigningKey, shards);
+        var options = release.Options() with { SignaturePath = null, BundlePath = release.BundlePath };
+        var clean = Gate.Verify(options);
+        Assert.That(ErrorCodes(clean), Is.Empty, Describe(clean));
+        Assert.That(clean.Checks.Single(c => c.Id == CheckIds.Signature).Status, Is.EqualTo(CheckStatus.Pass));
+
+        release.Attest(_fixture.SigningKey, shards.Take(1));
+        AssertFailsWith(Gate.Verify(options), "PG4022");
+
+        release.Attest(_fixture.SigningKey, shards);
+        release.EditBom(bom => Release.Model(bom)["version"] = "9.9.9");
+        AssertFailsWith(Gate.Verify(options), "PG4021");
+    }
+
+    [Test]
     public void The_cli_exits_1_with_canonical_lines_and_0_when_clean()
     {
         var release = _fixture.Release();

@@ -61,6 +61,8 @@ internal static class LineageCheck
                 if (fingerprintPath is null)
                 {
                     var where = context.Options.BaseFingerprintsDirectory is null ? "no --base-fingerprints given" : $"nothing in '{context.Options.BaseFingerprintsDirectory}' matches its name or purl";
+                    if (ExternalApis.CatalogueHint(modelFingerprint, baseName) is { } hint)
+                        where += "; " + hint;
                     context.Add(check, GatePolicySeverity(policy.OnInsufficientEvidence), Diagnostics.Diagnostics.GateLineageUnchecked, pointer,
                         $"cannot check that '{model.DisplayName}' derives from '{baseName}': {where}", model.Id);
                     context.Lineage.Add(new LineageResult(model.Id, baseName, "insufficient-evidence", null, where));

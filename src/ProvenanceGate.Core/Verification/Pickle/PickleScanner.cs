@@ -346,16 +346,21 @@ public static class PickleScanner
         "builtins.tuple", "builtins.bytearray", "builtins.slice", "builtins.complex", "builtins.float", "builtins.int", "builtins.str",
         "__builtin__.set", "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct", "numpy.ndarray", "numpy.dtype",
         "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar", "_codecs.encode",
+        "torch._utils._rebuild_device_tensor_from_numpy", "torch._utils._rebuild_meta_tensor_no_storage", "torch._utils._rebuild_wrapper_subclass",
+        "torch.storage.UntypedStorage", "torch.storage.TypedStorage", "torch.serialization._get_layout",
     ];
 
     private static PickleGlobal Classify(string module, string name, string entry, long offset, IReadOnlyCollection<string>? extraAllowedGlobals)
     {
         var fullName = module + "." + name;
+        // Exact known-data names first: a few tensor helpers live in modules that are otherwise code (torch.serialization).
+        // A policy's allowGlobals never overrides the code list.
         GlobalKind kind;
-        if (IsCode(module, name))
+        if (KnownDataGlobals.Contains(fullName, StringComparer.Ordinal) || IsTorchStorageOrDtype(module, name))
+            kind = GlobalKind.KnownData;
+        else if (IsCode(module, name))
             kind = GlobalKind.Code;
-        else if (KnownDataGlobals.Contains(fullName, StringComparer.Ordinal) || IsTorchStorageOrDtype(module, name) ||
-                 (extraAllowedGlobals?.Contains(fullName) ?? false))
+        else if (extraAllowedGlobals?.Contains(fullName) ?? false)
             kind = GlobalKind.KnownData;
         else
             kind = GlobalKind.Unknown;
@@ -373,7 +378,9 @@ public static class PickleScanner
 
     /// <summary>torch.FloatStorage, torch.HalfStorage, torch.BFloat16Storage... and dtypes such as torch.float16.</summary>
     private static bool IsTorchStorageOrDtype(string module, string name) =>
-        module == "torch" && (name.EndsWith("Storage", StringComparison.Ordinal) || name is "float16" or "float32" or "float64" or "bfloat16" or "int8" or "uint8" or "int16" or "int32" or "int64" or "bool");
+        module == "torch" && (name.EndsWith("Storage", StringComparison.Ordinal) || name == "bool" ||
+            (name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') && (name.StartsWith("float", StringComparison.Ordinal) || name.StartsWith("bfloat", StringComparison.Ordinal) ||
+             name.StartsWith("int", StringComparison.Ordinal) || name.StartsWith("uint", StringComparison.Ordinal) || name.StartsWith("complex", StringComparison.Ordinal))));
 
     private static string Unquote(string text) =>
         text.Length >= 2 && (text[0] == '\'' || text[0] == '"') && text[^1] == text[0] ? text[1..^1] : text;

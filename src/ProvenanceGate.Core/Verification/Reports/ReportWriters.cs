@@ -203,27 +203,39 @@ public static class ReportWriters
 
     // ---- JUnit XML --------------------------------------------------------------------------------
 
+    /// <summary>
+    /// The Ant JUnit format (the schema Jenkins, Azure Pipelines and GitLab read): one testsuite, one testcase per check,
+    /// a failure listing a failed check's errors, skipped for a skipped check; every diagnostic also in system-out.
+    /// </summary>
     private static void WriteJunit(GateReport report, TextWriter writer)
     {
         var failures = report.Checks.Count(c => c.Status == CheckStatus.Fail);
         var skipped = report.Checks.Count(c => c.Status == CheckStatus.Skip);
         var suite = new XElement("testsuite",
-            new XAttribute("name", $"ProvenanceGate verify {report.BomPath}"),
+            new XAttribute("name", "ProvenanceGate.verify"),
+            new XAttribute("package", "ProvenanceGate"),
+            new XAttribute("id", 0),
+            new XAttribute("timestamp", report.Now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture)),
+            new XAttribute("hostname", "localhost"),
             new XAttribute("tests", report.Checks.Count),
             new XAttribute("failures", failures),
             new XAttribute("errors", 0),
             new XAttribute("skipped", skipped),
-            new XAttribute("time", "0"));
+            new XAttribute("time", "0"),
+            new XElement("properties",
+                new XElement("property", new XAttribute("name", "bom"), new XAttribute("value", report.BomPath)),
+                new XElement("property", new XAttribute("name", "result"), new XAttribute("value", report.Passed ? "pass" : "fail")),
+                new XElement("property", new XAttribute("name", "errors"), new XAttribute("value", report.Errors)),
+                new XElement("property", new XAttribute("name", "warnings"), new XAttribute("value", report.Warnings))));
         foreach (var check in report.Checks)
         {
             var testcase = new XElement("testcase",
-                new XAttribute("classname", "ProvenanceGate.verify"),
                 new XAttribute("name", $"{check.Id}: {check.Title}"),
+                new XAttribute("classname", "ProvenanceGate.verify"),
                 new XAttribute("time", "0"));
-            var findings = report.Findings.Where(f => f.Check == check.Id).Select(f => f.Diagnostic).ToList();
             if (check.Status == CheckStatus.Fail)
             {
-                var errors = findings.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+                var errors = report.Findings.Where(f => f.Check == check.Id && f.Diagnostic.Severity == DiagnosticSeverity.Error).Select(f => f.Diagnostic).ToList();
                 testcase.Add(new XElement("failure",
                     new XAttribute("message", check.Reason),
                     new XAttribute("type", string.Join(",", errors.Select(d => d.Code).Distinct())),
@@ -234,21 +246,13 @@ public static class ReportWriters
                 testcase.Add(new XElement("skipped", new XAttribute("message", check.Reason)));
             }
 
-            var other = findings.Where(d => check.Status != CheckStatus.Fail || d.Severity != DiagnosticSeverity.Error).ToList();
-            if (other.Count > 0)
-                testcase.Add(new XElement("system-out", string.Join("\n", other.Select(d => d.ToString()))));
             suite.Add(testcase);
         }
 
-        var root = new XElement("testsuites",
-            new XAttribute("name", "ProvenanceGate"),
-            new XAttribute("tests", report.Checks.Count),
-            new XAttribute("failures", failures),
-            new XAttribute("errors", 0),
-            new XAttribute("skipped", skipped),
-            suite);
+        suite.Add(new XElement("system-out", string.Join("\n", report.Findings.Select(f => $"[{f.Check}] {f.Diagnostic}"))));
+        suite.Add(new XElement("system-err", ""));
         using var xml = XmlWriter.Create(writer, new XmlWriterSettings { Indent = true, OmitXmlDeclaration = false, Encoding = new UTF8Encoding(false), NewLineChars = "\n" });
-        new XDocument(new XDeclaration("1.0", "utf-8", null), root).WriteTo(xml);
+        new XDocument(new XDeclaration("1.0", "utf-8", null), new XElement("testsuites", suite)).WriteTo(xml);
         xml.Flush();
         writer.WriteLine();
     }
