@@ -6,21 +6,47 @@ namespace ProvenanceGate.Fingerprinting;
 
 /// <summary>
 /// 128-bit content hash of a tensor's values canonicalised to float32 (so an F16 tensor re-saved losslessly as
-/// F32 hashes the same), fast enough to run at memory speed. The value stream is cut into 32-byte blocks whatever
+/// F32 hashes the same), fast enough to run at memory speed. The value stream is cut into 256-byte blocks whatever
 /// the read chunks are, so the hash depends only on the values. It is a re-upload detector, not a cryptographic
 /// commitment: the comparer never calls weights identical on hashes alone (the weight signals must agree too),
 /// so a crafted collision cannot forge lineage.
 /// </summary>
+/// <remarks>
+/// 32 independent multiply/rotate chains, one 8-byte word each per block: a single chain is bound by the latency
+/// of its two multiplications, 32 of them keep the vector units busy (schema 2; schema 1 had 4 chains and ran at
+/// a quarter of the speed). Each chain is order-dependent, so permuting rows changes the hash.
+/// </remarks>
 internal sealed class ContentHash
 {
     private const ulong Prime1 = 0x9E3779B185EBCA87UL;
     private const ulong Prime2 = 0xC2B2AE3D27D4EB4FUL;
-    private const int BlockValues = 8;
+    private const int Lanes = 32;
+    private const int BlockValues = Lanes * 2;
 
     private readonly uint[] _carry = new uint[BlockValues];
+    private readonly ulong[] _lanes = InitialLanes();
+    private readonly bool _vectorised;
     private int _carried;
-    private ulong _a = 0x243F6A8885A308D3UL, _b = 0x13198A2E03707344UL, _c = 0xA4093822299F31D0UL, _d = 0x082EFA98EC4E6C89UL;
     private long _count;
+
+    /// <param name="vectorised">False forces the scalar loop (tests check both give the same hash).</param>
+    public ContentHash(bool vectorised = true)
+    {
+        _vectorised = vectorised && Vector256.IsHardwareAccelerated;
+    }
+
+    private static ulong[] InitialLanes()
+    {
+        var lanes = new ulong[Lanes];
+        var seed = 0x243F6A8885A308D3UL;
+        for (var i = 0; i < Lanes; i++)
+        {
+            seed = (seed + 0x9E3779B97F4A7C15UL) * Prime1;
+            lanes[i] = seed ^ (seed >> 29);
+        }
+
+        return lanes;
+    }
 
     public void Append(ReadOnlySpan<float> values)
     {
@@ -44,31 +70,54 @@ internal sealed class ContentHash
         _carried = bits.Length - whole;
     }
 
-    /// <summary>Four lanes, one 8-byte word each per 32-byte block; the vector and scalar loops give identical results.</summary>
+    /// <summary>Lane j takes word j of every 32-word block; the vector and scalar loops give identical results.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Blocks(ReadOnlySpan<ulong> words)
     {
         var i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (_vectorised && words.Length >= Lanes)
         {
-            var lanes = Vector256.Create(_a, _b, _c, _d);
+            var lanes = _lanes.AsSpan();
+            Vector256<ulong> l0 = Vector256.Create<ulong>(lanes), l1 = Vector256.Create<ulong>(lanes[4..]), l2 = Vector256.Create<ulong>(lanes[8..]), l3 = Vector256.Create<ulong>(lanes[12..]);
+            Vector256<ulong> l4 = Vector256.Create<ulong>(lanes[16..]), l5 = Vector256.Create<ulong>(lanes[20..]), l6 = Vector256.Create<ulong>(lanes[24..]), l7 = Vector256.Create<ulong>(lanes[28..]);
             var p1 = Vector256.Create(Prime1);
             var p2 = Vector256.Create(Prime2);
-            for (; i + 4 <= words.Length; i += 4)
+            ref var start = ref MemoryMarshal.GetReference(words);
+            for (; i + Lanes <= words.Length; i += Lanes)
             {
-                var x = lanes ^ (Vector256.Create(words.Slice(i, 4)) * p2);
-                lanes = (Vector256.ShiftLeft(x, 31) | Vector256.ShiftRightLogical(x, 33)) * p1;
+                ref var block = ref System.Runtime.CompilerServices.Unsafe.Add(ref start, i);
+                l0 = Step(l0, Vector256.LoadUnsafe(ref block, 0), p1, p2);
+                l1 = Step(l1, Vector256.LoadUnsafe(ref block, 4), p1, p2);
+                l2 = Step(l2, Vector256.LoadUnsafe(ref block, 8), p1, p2);
+                l3 = Step(l3, Vector256.LoadUnsafe(ref block, 12), p1, p2);
+                l4 = Step(l4, Vector256.LoadUnsafe(ref block, 16), p1, p2);
+                l5 = Step(l5, Vector256.LoadUnsafe(ref block, 20), p1, p2);
+                l6 = Step(l6, Vector256.LoadUnsafe(ref block, 24), p1, p2);
+                l7 = Step(l7, Vector256.LoadUnsafe(ref block, 28), p1, p2);
             }
 
-            (_a, _b, _c, _d) = (lanes[0], lanes[1], lanes[2], lanes[3]);
+            l0.CopyTo(lanes);
+            l1.CopyTo(lanes[4..]);
+            l2.CopyTo(lanes[8..]);
+            l3.CopyTo(lanes[12..]);
+            l4.CopyTo(lanes[16..]);
+            l5.CopyTo(lanes[20..]);
+            l6.CopyTo(lanes[24..]);
+            l7.CopyTo(lanes[28..]);
         }
 
-        for (; i + 4 <= words.Length; i += 4)
+        for (; i + Lanes <= words.Length; i += Lanes)
         {
-            Mix(ref _a, words[i]);
-            Mix(ref _b, words[i + 1]);
-            Mix(ref _c, words[i + 2]);
-            Mix(ref _d, words[i + 3]);
+            for (var j = 0; j < Lanes; j++)
+                Mix(ref _lanes[j], words[i + j]);
         }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ulong> Step(Vector256<ulong> lane, Vector256<ulong> word, Vector256<ulong> p1, Vector256<ulong> p2)
+    {
+        var x = lane ^ (word * p2);
+        return (Vector256.ShiftLeft(x, 31) | Vector256.ShiftRightLogical(x, 33)) * p1;
     }
 
     private static void Mix(ref ulong lane, ulong word) => lane = BitOperations.RotateLeft(lane ^ (word * Prime2), 31) * Prime1;
@@ -76,9 +125,19 @@ internal sealed class ContentHash
     public string Finish()
     {
         for (var i = 0; i < _carried; i++)
-            Mix(ref _a, _carry[i] | ((ulong)(i + 1) << 32));
-        var low = Avalanche(_a ^ BitOperations.RotateLeft(_b, 17) ^ BitOperations.RotateLeft(_c, 29) ^ BitOperations.RotateLeft(_d, 43) ^ (ulong)_count);
-        var high = Avalanche(_d ^ BitOperations.RotateLeft(_c, 13) ^ BitOperations.RotateLeft(_b, 37) ^ BitOperations.RotateLeft(_a, 53) ^ ((ulong)_count * Prime1));
+            Mix(ref _lanes[i % Lanes], _carry[i] | ((ulong)(i + 1) << 32));
+        // Fold the 32 lanes into 4 (order-dependent), then the schema-1 finalisation.
+        ulong a = 0, b = 0, c = 0, d = 0;
+        for (var j = 0; j < Lanes; j += 4)
+        {
+            a = (BitOperations.RotateLeft(a, 27) ^ _lanes[j]) * Prime1;
+            b = (BitOperations.RotateLeft(b, 27) ^ _lanes[j + 1]) * Prime1;
+            c = (BitOperations.RotateLeft(c, 27) ^ _lanes[j + 2]) * Prime1;
+            d = (BitOperations.RotateLeft(d, 27) ^ _lanes[j + 3]) * Prime1;
+        }
+
+        var low = Avalanche(a ^ BitOperations.RotateLeft(b, 17) ^ BitOperations.RotateLeft(c, 29) ^ BitOperations.RotateLeft(d, 43) ^ (ulong)_count);
+        var high = Avalanche(d ^ BitOperations.RotateLeft(c, 13) ^ BitOperations.RotateLeft(b, 37) ^ BitOperations.RotateLeft(a, 53) ^ ((ulong)_count * Prime1));
         return $"{high:x16}{low:x16}";
     }
 

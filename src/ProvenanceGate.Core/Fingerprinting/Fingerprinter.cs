@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using ProvenanceGate.Formats.Config;
@@ -47,6 +48,8 @@ public static class Fingerprinter
         if (config is null && tokenizer is null && weights is null)
             throw Diagnostics.Diagnostics.ModelNotFound.Exception($"'{directory}' holds no config.json, tokenizer or weights", directory);
 
+        // The tokenizer summary is independent of the weights: it runs beside the weight pass instead of before it.
+        var tokenizerSummary = tokenizer is null ? null : System.Threading.Tasks.Task.Run(() => Summarise(tokenizer));
         var files = new List<SourceFile>();
         foreach (var name in MetadataFiles)
         {
@@ -64,6 +67,7 @@ public static class Fingerprinter
         }
 
         var fullName = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
+        var weightSignals = weights is null || weights.Tensors.Count == 0 ? null : new WeightPass(weights, config, tokenizer, kernels).Run();
         return new ModelFingerprint
         {
             Name = fullName,
@@ -76,28 +80,51 @@ public static class Fingerprinter
             Files = files,
             Config = config is null ? null : new ConfigSummary(config.ModelType, config.Architectures, config.HiddenSize, config.Layers, config.AttentionHeads,
                 config.KeyValueHeads, config.IntermediateSize, config.VocabSize, config.MaxPositionEmbeddings, config.HiddenAct, config.ArchHash),
-            Tokenizer = tokenizer is null ? null : Summarise(tokenizer),
-            Weights = weights is null || weights.Tensors.Count == 0 ? null : new WeightPass(weights, config, tokenizer, kernels).Run(),
+            Tokenizer = tokenizerSummary?.GetAwaiter().GetResult(),
+            Weights = weightSignals,
         };
     }
 
     private static TokenizerSummary Summarise(TokenizerData tokenizer)
     {
-        var hashes = new SortedSet<ulong>();
+        var hashes = new List<ulong>(tokenizer.Tokens.Count);
         using var vocabularyHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        // The "id\ttoken\n" lines are batched into one buffer: the digest is the same, the per-token calls are not.
+        var buffer = new ArrayBufferWriter<byte>(1 << 16);
         for (var id = 0; id < tokenizer.Tokens.Count; id++)
         {
             var token = tokenizer.Tokens[id];
             if (token is null)
                 continue;
-            vocabularyHash.AppendData(Encoding.UTF8.GetBytes($"{id}\t{token}\n"));
+            var line = buffer.GetSpan(Encoding.UTF8.GetMaxByteCount(token.Length) + 16);
+            id.TryFormat(line, out var written, default, System.Globalization.CultureInfo.InvariantCulture);
+            line[written++] = (byte)'\t';
+            written += Encoding.UTF8.GetBytes(token, line[written..]);
+            line[written++] = (byte)'\n';
+            buffer.Advance(written);
+            if (buffer.WrittenCount >= 1 << 16)
+            {
+                vocabularyHash.AppendData(buffer.WrittenSpan);
+                buffer.ResetWrittenCount();
+            }
+
             hashes.Add(StringHash(token));
-            if (hashes.Count > SketchSize)
-                hashes.Remove(hashes.Max);
+        }
+
+        vocabularyHash.AppendData(buffer.WrittenSpan);
+        // Bottom-k sketch: the SketchSize smallest distinct hashes, ascending.
+        hashes.Sort();
+        var sketch = new List<ulong>(SketchSize);
+        foreach (var hash in hashes)
+        {
+            if (sketch.Count == SketchSize)
+                break;
+            if (sketch.Count == 0 || sketch[^1] != hash)
+                sketch.Add(hash);
         }
 
         return new TokenizerSummary(tokenizer.Kind, tokenizer.VocabularySize, tokenizer.MergeCount, tokenizer.MergesDigest,
-            Convert.ToHexStringLower(vocabularyHash.GetHashAndReset()), hashes.ToArray());
+            Convert.ToHexStringLower(vocabularyHash.GetHashAndReset()), sketch.ToArray());
     }
 
     /// <summary>64-bit hash of a token string: anchors and sketches are chosen by string, never by id.</summary>
@@ -261,7 +288,7 @@ public static class Fingerprinter
             var vector = role.Role == TensorRole.Norm && tensor.Shape.Count == 1 && tensor.Shape[0] == width && !tensor.Name.EndsWith(".bias", StringComparison.Ordinal)
                 ? new float[vectorSubset.Length] : null;
 
-            reader.ReadRows(tensor, (values, firstRow, rowCount) =>
+            reader.ReadRows(tensor, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (values, firstRow, rowCount) =>
             {
                 hash.Append(values);
                 if (checkConstant)
@@ -428,7 +455,9 @@ public static class Fingerprinter
         private readonly bool _residualIsColumns;
         private readonly INumericKernels _kernels;
         private readonly double[] _gram;
-        private float[] _columns = [];
+        private const int ColumnRows = 1024;
+        private readonly float[] _columns;
+        private int _pending;
         private readonly Dictionary<long, int> _rowSlots = [];
         private readonly float[][] _rows;
 
@@ -440,6 +469,7 @@ public static class Fingerprinter
             var k = subset.Length;
             _gram = new double[k * k];
             _rows = residualIsColumns ? [] : new float[k][];
+            _columns = residualIsColumns ? new float[k * ColumnRows] : [];
             if (!residualIsColumns)
             {
                 for (var i = 0; i < k; i++)
@@ -467,22 +497,23 @@ public static class Fingerprinter
             return new GramAccumulator(subset, residualIsColumns, (int)columns, kernels);
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void AddRows(ReadOnlySpan<float> values, long firstRow, int rowCount, int rowLength)
         {
             var k = _subset.Length;
             if (_residualIsColumns)
             {
-                // Gather the chunk's S columns column-major, then one vectorised dot per Gram entry.
-                if (_columns.Length < k * rowCount)
-                    _columns = new float[k * rowCount];
+                // Gather the S columns column-major across callbacks; one vectorised dot per Gram entry per
+                // ColumnRows rows keeps the per-call overhead of the dots small against their length.
                 for (var r = 0; r < rowCount; r++)
                 {
                     var row = values.Slice(r * rowLength, rowLength);
                     for (var a = 0; a < k; a++)
-                        _columns[(a * rowCount) + r] = row[_subset[a]];
+                        _columns[(a * ColumnRows) + _pending] = row[_subset[a]];
+                    if (++_pending == ColumnRows)
+                        Flush();
                 }
 
-                _kernels.AccumulateGramColumns(_columns.AsSpan(0, k * rowCount), k, _gram);
                 return;
             }
 
@@ -493,10 +524,27 @@ public static class Fingerprinter
             }
         }
 
+        private void Flush()
+        {
+            var k = _subset.Length;
+            if (_pending < ColumnRows)
+            {
+                // Pack the partial block so that the kernel sees k columns of _pending values each.
+                for (var a = 1; a < k; a++)
+                    Array.Copy(_columns, a * ColumnRows, _columns, a * _pending, _pending);
+            }
+
+            if (_pending > 0)
+                _kernels.AccumulateGramColumns(_columns.AsSpan(0, k * _pending), k, _gram);
+            _pending = 0;
+        }
+
         /// <summary>The k×k Gram scaled to a mean diagonal of 1, or null when it is degenerate.</summary>
         public double[]? Finish()
         {
             var k = _subset.Length;
+            if (_residualIsColumns)
+                Flush();
             if (!_residualIsColumns)
             {
                 for (var a = 0; a < k; a++)

@@ -143,8 +143,22 @@ public static class LineageComparer
         var k = Math.Min(a.Length, b.Length);
         var setA = a.ToHashSet();
         var setB = b.ToHashSet();
-        var union = a.Concat(b).Distinct().Order().Take(k).ToArray();
-        return (double)union.Count(h => setA.Contains(h) && setB.Contains(h)) / union.Length;
+        // The k smallest distinct hashes of the union: sort both together and skip repeats.
+        var all = new ulong[a.Length + b.Length];
+        a.CopyTo(all, 0);
+        b.CopyTo(all, a.Length);
+        Array.Sort(all);
+        int taken = 0, both = 0;
+        for (var i = 0; i < all.Length && taken < k; i++)
+        {
+            if (i > 0 && all[i] == all[i - 1])
+                continue;
+            taken++;
+            if (setA.Contains(all[i]) && setB.Contains(all[i]))
+                both++;
+        }
+
+        return (double)both / taken;
     }
 
     private static SignalScore TensorIdentity(WeightSignals a, WeightSignals b, out int shared)
@@ -172,11 +186,14 @@ public static class LineageComparer
 
         var n = la.Length;
         var m = lb.Length;
+        // Every layer is standardised once, so each of the n×m Pearson correlations is a single dot product.
+        var standardA = la.Select(i => Standardised(a.Layers[i])).ToArray();
+        var standardB = lb.Select(j => Standardised(b.Layers[j])).ToArray();
         var similarity = new double[n, m];
         for (var i = 0; i < n; i++)
         {
             for (var j = 0; j < m; j++)
-                similarity[i, j] = LayerSimilarity(a.Layers[la[i]], b.Layers[lb[j]], kernels);
+                similarity[i, j] = LayerSimilarity(standardA[i], standardB[j], kernels);
         }
 
         var best = new double[n + 1, m + 1];
@@ -224,19 +241,48 @@ public static class LineageComparer
 
     private static bool HasGram(LayerSignals layer) => layer.GramIn.Length > 0 || layer.GramOut.Length > 0;
 
-    private static double LayerSimilarity(LayerSignals x, LayerSignals y, INumericKernels kernels)
+    /// <summary>A layer's Gram vectors centred and scaled to unit length (null: constant, Pearson undefined).</summary>
+    private sealed record StandardLayer(int InLength, float[]? In, int OutLength, float[]? Out);
+
+    private static StandardLayer Standardised(LayerSignals layer) =>
+        new(layer.GramIn.Length, Standardise(layer.GramIn), layer.GramOut.Length, Standardise(layer.GramOut));
+
+    /// <summary>(x - mean) / sqrt(sum of squared deviations), in double; null where <see cref="INumericKernels.Pearson"/> is NaN.</summary>
+    internal static float[]? Standardise(float[] values)
+    {
+        var n = values.Length;
+        if (n < 2)
+            return null;
+        double mean = 0;
+        foreach (var v in values)
+            mean += v;
+        mean /= n;
+        double sxx = 0;
+        foreach (var v in values)
+            sxx += (v - mean) * (v - mean);
+        if (sxx <= 1e-20)
+            return null;
+        var scale = 1 / Math.Sqrt(sxx);
+        var result = new float[n];
+        for (var i = 0; i < n; i++)
+            result[i] = (float)((values[i] - mean) * scale);
+        return result;
+    }
+
+    /// <summary>Mean Pearson correlation of the Gram vectors both layers have (a dot product of standardised vectors).</summary>
+    private static double LayerSimilarity(StandardLayer x, StandardLayer y, INumericKernels kernels)
     {
         double total = 0;
         var parts = 0;
-        if (x.GramIn.Length > 0 && x.GramIn.Length == y.GramIn.Length)
+        if (x.InLength > 0 && x.InLength == y.InLength)
         {
-            total += Zero(kernels.Pearson(x.GramIn, y.GramIn));
+            total += x.In is null || y.In is null ? 0 : Math.Clamp(kernels.Dot(x.In, y.In), -1, 1);
             parts++;
         }
 
-        if (x.GramOut.Length > 0 && x.GramOut.Length == y.GramOut.Length)
+        if (x.OutLength > 0 && x.OutLength == y.OutLength)
         {
-            total += Zero(kernels.Pearson(x.GramOut, y.GramOut));
+            total += x.Out is null || y.Out is null ? 0 : Math.Clamp(kernels.Dot(x.Out, y.Out), -1, 1);
             parts++;
         }
 
@@ -257,20 +303,20 @@ public static class LineageComparer
             var indexB = new Dictionary<ulong, int>();
             for (var i = 0; i < eb.AnchorHashes.Length; i++)
                 indexB[eb.AnchorHashes[i]] = i;
-            var xs = new List<float>();
-            var ys = new List<float>();
+            var xs = new float[ea.AnchorHashes.Length * k];
+            var ys = new float[xs.Length];
             var count = 0;
             for (var i = 0; i < ea.AnchorHashes.Length; i++)
             {
                 if (!indexB.TryGetValue(ea.AnchorHashes[i], out var j))
                     continue;
-                xs.AddRange(ea.AnchorRows.AsSpan(i * k, k).ToArray());
-                ys.AddRange(eb.AnchorRows.AsSpan(j * k, k).ToArray());
+                ea.AnchorRows.AsSpan(i * k, k).CopyTo(xs.AsSpan(count * k));
+                eb.AnchorRows.AsSpan(j * k, k).CopyTo(ys.AsSpan(count * k));
                 count++;
             }
 
             if (count >= MinimumAnchors)
-                parts.Add((name, Zero(kernels.Pearson(xs.ToArray(), ys.ToArray())), count));
+                parts.Add((name, Zero(kernels.Pearson(xs.AsSpan(0, count * k), ys.AsSpan(0, count * k))), count));
         }
 
         if (parts.Count == 0)

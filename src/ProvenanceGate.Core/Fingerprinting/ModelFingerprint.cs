@@ -6,7 +6,7 @@ namespace ProvenanceGate.Fingerprinting;
 /// </summary>
 public sealed record ModelFingerprint
 {
-    public const int CurrentSchemaVersion = 1;
+    public const int CurrentSchemaVersion = 2;
 
     [System.Text.Json.Serialization.JsonRequired]
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;

@@ -25,6 +25,32 @@ public sealed class NumericKernelsTests
     }
 
     [Test]
+    public void Standardised_dot_product_equals_the_scalar_pearson([Values(0, 1, 2, 3, 31, 496, 1000)] int length)
+    {
+        // Layer alignment correlates standardised Gram vectors with one dot product each.
+        var x = Random(length, length, offset: 100);
+        var y = x.Select((v, i) => v + (0.5f * Random(length, 7)[i])).ToArray();
+        var expected = Reference.Pearson(x, y);
+        var (sx, sy) = (LineageComparer.Standardise(x), LineageComparer.Standardise(y));
+        if (double.IsNaN(expected))
+            Assert.That(sx is null || sy is null, Is.True);
+        else
+            Assert.That(Simd.Dot(sx!, sy!), Is.EqualTo(expected).Within(1e-5));
+        Assert.That(LineageComparer.Standardise(Enumerable.Repeat(3f, Math.Max(2, length)).ToArray()), Is.Null, "constant vector");
+    }
+
+    [Test]
+    public void Bf16_conversion_matches_the_scalar_reference_at_every_tail_length([Values(0, 1, 15, 16, 31, 32, 33, 100)] int length)
+    {
+        var source = new byte[length * 2];
+        new Random(length).NextBytes(source);
+        var (expected, actual) = (new float[length], new float[length]);
+        Reference.ConvertBF16(source, expected);
+        Simd.ConvertBF16(source, actual);
+        Assert.That(actual.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)));
+    }
+
+    [Test]
     public void Pearson_matches_the_scalar_reference([ValueSource(nameof(Lengths))] int length)
     {
         // An offset far from zero checks that the centring does not lose precision.

@@ -48,7 +48,7 @@ public static class TokenizerReader
                 throw Malformed(path, "no \"model\" object");
             var byteLevel = text.Contains("\"ByteLevel\"", StringComparison.Ordinal);
             var type = model.TryGetProperty("type", out var typeElement) && typeElement.ValueKind == JsonValueKind.String ? typeElement.GetString()! : "";
-            var tokens = new SortedDictionary<int, string>();
+            var tokens = new Dictionary<int, string>();
             var merges = new List<string>();
             if (!model.TryGetProperty("vocab", out var vocab))
                 throw Malformed(path, "model has no vocab");
@@ -128,7 +128,7 @@ public static class TokenizerReader
     public static TokenizerData ReadVocabJson(string vocabPath, string mergesPath)
     {
         var text = ReadText(vocabPath);
-        var tokens = new SortedDictionary<int, string>();
+        var tokens = new Dictionary<int, string>();
         try
         {
             using var document = JsonDocument.Parse(text);
@@ -167,7 +167,7 @@ public static class TokenizerReader
         if (length > MaxTokenizerBytes)
             throw Malformed(path, $"{length} bytes, above the {MaxTokenizerBytes}-byte limit");
         var bytes = File.ReadAllBytes(path);
-        var tokens = new SortedDictionary<int, string>();
+        var tokens = new Dictionary<int, string>();
         var special = new HashSet<string>(StringComparer.Ordinal);
         var modelType = 1;
         var reader = new ProtoReader(bytes, path);
@@ -228,7 +228,7 @@ public static class TokenizerReader
         return Build(kind, path, tokens, [], special, byteLevel: false);
     }
 
-    private static TokenizerData Build(string kind, string path, SortedDictionary<int, string> tokens, List<string> merges, HashSet<string> special, bool byteLevel)
+    private static TokenizerData Build(string kind, string path, Dictionary<int, string> tokens, List<string> merges, HashSet<string> special, bool byteLevel)
     {
         var size = tokens.Count == 0 ? 0 : tokens.Keys.Max() + 1;
         if (size > MaxTokens)
@@ -273,7 +273,7 @@ public static class TokenizerReader
         return map;
     }
 
-    private static void Add(string path, SortedDictionary<int, string> tokens, int id, string token)
+    private static void Add(string path, Dictionary<int, string> tokens, int id, string token)
     {
         if (id < 0 || id >= MaxTokens)
             throw Malformed(path, $"token id {id} is out of range");

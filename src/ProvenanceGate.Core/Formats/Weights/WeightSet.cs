@@ -58,6 +58,9 @@ public sealed class TensorReader : IDisposable
     /// <summary>About 4 MiB of raw bytes per read: large enough for sequential throughput, small enough to stay bounded.</summary>
     public const int ChunkBytes = 4 << 20;
 
+    /// <summary>Values decoded per callback (128 KiB of float32) unless one row is longer.</summary>
+    public const int DecodeBlockElements = 32 << 10;
+
     private readonly INumericKernels _kernels;
     private readonly Dictionary<string, Microsoft.Win32.SafeHandles.SafeFileHandle> _handles = new(StringComparer.Ordinal);
     private byte[] _raw = [];
@@ -75,6 +78,7 @@ public sealed class TensorReader : IDisposable
     /// Calls <paramref name="onRows"/> with consecutive blocks of whole rows (values, first row index, row count).
     /// A row longer than the chunk is delivered alone in a buffer sized for it.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void ReadRows(WeightTensor tensor, Action<ReadOnlySpan<float>, long, int> onRows)
     {
         var elementSize = SafetensorsDTypes.SizeOf(tensor.DType);
@@ -84,7 +88,10 @@ public sealed class TensorReader : IDisposable
             return;
         var rowsPerChunk = (int)Math.Max(1, ChunkBytes / rowBytes);
         var chunkElements = checked((int)(rowsPerChunk * rowLength));
-        EnsureBuffers(checked(chunkElements * elementSize), chunkElements);
+        // Values are decoded and handed over a cache-sized block at a time, so every pass the caller makes over
+        // them (hash, norms, Gram) reads from L2 instead of streaming a chunk-sized float copy through memory.
+        var rowsPerBlock = (int)Math.Max(1, Math.Min(rowsPerChunk, DecodeBlockElements / rowLength));
+        EnsureBuffers(checked(chunkElements * elementSize), checked((int)(rowsPerBlock * rowLength)));
 
         var handle = Handle(tensor.FilePath);
         var totalRows = tensor.ElementCount / rowLength;
@@ -95,9 +102,14 @@ public sealed class TensorReader : IDisposable
             var bytes = elements * elementSize;
             var raw = _raw.AsSpan(0, bytes);
             ReadExactly(handle, raw, tensor.FileOffset + (row * rowBytes), tensor.FilePath);
-            var values = _values.AsSpan(0, elements);
-            Decode(tensor.DType, raw, values);
-            onRows(values, row, rows);
+            for (var done = 0; done < rows; done += rowsPerBlock)
+            {
+                var blockRows = Math.Min(rowsPerBlock, rows - done);
+                var blockElements = (int)(blockRows * rowLength);
+                var values = _values.AsSpan(0, blockElements);
+                Decode(tensor.DType, raw.Slice((int)(done * rowBytes), blockElements * elementSize), values);
+                onRows(values, row + done, blockRows);
+            }
         }
     }
 
@@ -120,6 +132,7 @@ public sealed class TensorReader : IDisposable
         return 1;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Decode(SafetensorsDType dtype, ReadOnlySpan<byte> raw, Span<float> values)
     {
         switch (dtype)
