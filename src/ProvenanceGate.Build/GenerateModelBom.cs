@@ -53,6 +53,6 @@ public sealed class GenerateModelBom : Microsoft.Build.Utilities.Task
         foreach (var warning in warnings)
             TaskDiagnostics.Log(Log, warning);
         BomChanged = IO.AtomicFile.WriteAllTextIfChanged(BomPath, json);
-        Log.LogMessage(MessageImportance.Normal, BomChanged ? $"ProvenanceGate: wrote {BomPath}" : $"ProvenanceGate: {BomPath} is unchanged");
+        Log.LogMessage(BomChanged ? MessageImportance.High : MessageImportance.Normal, BomChanged ? $"ProvenanceGate: wrote {BomPath}" : $"ProvenanceGate: {BomPath} is unchanged");
     });
 }

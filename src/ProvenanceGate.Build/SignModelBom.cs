@@ -40,7 +40,7 @@ public sealed class SignModelBom : Microsoft.Build.Utilities.Task
         }
 
         BlobSigner.Write(BlobSigner.SignFile(key, BomPath), SignaturePath, string.IsNullOrEmpty(BundlePath) ? null : BundlePath);
-        Log.LogMessage(MessageImportance.Normal, $"ProvenanceGate: signed {BomPath} -> {SignaturePath}");
+        Log.LogMessage(MessageImportance.High, $"ProvenanceGate: signed {BomPath} -> {SignaturePath}");
     });
 
     private static string ReadPassword() =>

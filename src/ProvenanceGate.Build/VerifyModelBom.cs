@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Build.Framework;
 using ProvenanceGate.Verification;
 
@@ -89,6 +90,14 @@ public sealed class VerifyModelBom : Microsoft.Build.Utilities.Task
 
         var summary = string.Join(", ", report.Checks.Select(c => $"{c.Id} {c.StatusText}"));
         Log.LogMessage(MessageImportance.Normal, $"ProvenanceGate: gate {(report.Passed ? "passed" : "FAILED")} for {BomPath}: {summary}");
+        if (report.Passed)
+        {
+            // One line at the default verbosity, so a green build says what it proved, not only that it ran.
+            var passed = report.Checks.Count(c => c.StatusText == "pass");
+            var lineage = string.Join("; ", report.Lineage.Select(l => string.Create(CultureInfo.InvariantCulture, $"{l.Model} {l.Verdict} from {l.DeclaredBase}{(l.Score is { } score ? $" ({score:0.###})" : "")}")));
+            Log.LogMessage(MessageImportance.High, $"ProvenanceGate: {Path.GetFileName(BomPath)} verified ({passed} of {report.Checks.Count} checks passed{(lineage.Length > 0 ? "; lineage: " + lineage : "")})");
+        }
+
         if (!report.Passed && !Log.HasLoggedErrors)
             TaskDiagnostics.Log(Log, Diagnostics.Diagnostics.InternalError.Error("the gate failed without reporting an error", BomPath));
     }
