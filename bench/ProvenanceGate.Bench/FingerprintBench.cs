@@ -57,39 +57,8 @@ internal static class BenchModel
 
     private static void WriteSafetensors(string path, List<(string Name, long[] Shape)> tensors)
     {
-        using var header = new MemoryStream();
-        using (var json = new Utf8JsonWriter(header))
-        {
-            json.WriteStartObject();
-            long offset = 0;
-            foreach (var (name, shape) in tensors)
-            {
-                var bytes = shape.Aggregate(1L, (a, b) => a * b) * 2;
-                json.WriteStartObject(name);
-                json.WriteString("dtype", "BF16");
-                json.WriteStartArray("shape");
-                foreach (var d in shape)
-                    json.WriteNumberValue(d);
-                json.WriteEndArray();
-                json.WriteStartArray("data_offsets");
-                json.WriteNumberValue(offset);
-                json.WriteNumberValue(offset + bytes);
-                json.WriteEndArray();
-                json.WriteEndObject();
-                offset += bytes;
-            }
-
-            json.WriteEndObject();
-        }
-
-        var headerBytes = header.ToArray().ToList();
-        while (headerBytes.Count % 8 != 0)
-            headerBytes.Add((byte)' ');
         using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
-        Span<byte> prefix = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)headerBytes.Count);
-        file.Write(prefix);
-        file.Write(headerBytes.ToArray());
+        file.Write(SafetensorsWriter.Header(tensors, SafetensorsDType.BF16));
         var state = 0x9E3779B97F4A7C15UL;
         var buffer = new byte[1 << 20];
         foreach (var (name, shape) in tensors)

@@ -20,6 +20,29 @@ public static class SafetensorsWriter
     public static byte[] Serialize(IReadOnlyList<NamedTensor> tensors, SafetensorsDType dtype, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var elementSize = SafetensorsDTypes.SizeOf(dtype);
+        var prefixAndHeader = Header(tensors.Select(t => (t.Name, t.Shape)), dtype, metadata);
+        var dataLength = tensors.Sum(t => t.ElementCount * elementSize);
+        var output = new byte[prefixAndHeader.Length + dataLength];
+        prefixAndHeader.CopyTo(output, 0);
+        var position = prefixAndHeader.Length;
+        foreach (var tensor in tensors)
+        {
+            if (tensor.Values.Length != tensor.ElementCount)
+                throw new ArgumentException($"tensor '{tensor.Name}' has {tensor.Values.Length} values for shape [{string.Join(",", tensor.Shape)}]");
+            Encode(tensor.Values, dtype, output.AsSpan(position, tensor.Values.Length * elementSize));
+            position += tensor.Values.Length * elementSize;
+        }
+
+        return output;
+    }
+
+    /// <summary>
+    /// The 8-byte length prefix and the space-padded JSON header for tensors stored contiguously in this order, so a
+    /// caller can stream the data of a file too large to hold in memory right after it.
+    /// </summary>
+    public static byte[] Header(IEnumerable<(string Name, long[] Shape)> tensors, SafetensorsDType dtype, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var elementSize = SafetensorsDTypes.SizeOf(dtype);
         using var headerStream = new MemoryStream();
         using (var json = new Utf8JsonWriter(headerStream))
         {
@@ -29,13 +52,13 @@ public static class SafetensorsWriter
                 json.WriteString(key, value);
             json.WriteEndObject();
             long offset = 0;
-            foreach (var tensor in tensors)
+            foreach (var (name, shape) in tensors)
             {
-                var bytes = tensor.ElementCount * elementSize;
-                json.WriteStartObject(tensor.Name);
+                var bytes = shape.Aggregate(1L, (a, b) => a * b) * elementSize;
+                json.WriteStartObject(name);
                 json.WriteString("dtype", dtype.ToString());
                 json.WriteStartArray("shape");
-                foreach (var dimension in tensor.Shape)
+                foreach (var dimension in shape)
                     json.WriteNumberValue(dimension);
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
@@ -49,23 +72,11 @@ public static class SafetensorsWriter
             json.WriteEndObject();
         }
 
-        var header = headerStream.ToArray().ToList();
-        while (header.Count % 8 != 0)
-            header.Add((byte)' ');
-
-        var dataLength = tensors.Sum(t => t.ElementCount * elementSize);
-        var output = new byte[8 + header.Count + dataLength];
-        BinaryPrimitives.WriteUInt64LittleEndian(output, (ulong)header.Count);
-        header.CopyTo(output, 8);
-        var position = 8 + header.Count;
-        foreach (var tensor in tensors)
-        {
-            if (tensor.Values.Length != tensor.ElementCount)
-                throw new ArgumentException($"tensor '{tensor.Name}' has {tensor.Values.Length} values for shape [{string.Join(",", tensor.Shape)}]");
-            Encode(tensor.Values, dtype, output.AsSpan(position, tensor.Values.Length * elementSize));
-            position += tensor.Values.Length * elementSize;
-        }
-
+        var padding = (8 - (int)(headerStream.Length % 8)) % 8;
+        var output = new byte[8 + headerStream.Length + padding];
+        BinaryPrimitives.WriteUInt64LittleEndian(output, (ulong)(headerStream.Length + padding));
+        headerStream.ToArray().CopyTo(output, 8);
+        output.AsSpan(8 + (int)headerStream.Length).Fill((byte)' ');
         return output;
     }
 
