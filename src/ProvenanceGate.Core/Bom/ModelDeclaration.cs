@@ -39,24 +39,7 @@ public sealed record ModelDeclaration
 
     public static ModelDeclaration Load(string path)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (FileNotFoundException ex)
-        {
-            throw Diagnostics.Diagnostics.FileNotFound.Exception($"declaration '{path}' does not exist", path, inner: ex);
-        }
-        catch (DirectoryNotFoundException ex)
-        {
-            throw Diagnostics.Diagnostics.FileNotFound.Exception($"declaration '{path}' does not exist", path, inner: ex);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw Diagnostics.Diagnostics.FileUnreadable.Exception($"cannot read declaration '{path}': {ex.Message}", path, inner: ex);
-        }
-
+        var text = IO.InputFile.ReadAllText(path, "declaration");
         return Parse(text, path);
     }
 

@@ -73,24 +73,7 @@ public sealed class BomDocument
 
     public static BomDocument Load(string path)
     {
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (FileNotFoundException ex)
-        {
-            throw Diagnostics.Diagnostics.FileNotFound.Exception($"BOM '{path}' does not exist", path, inner: ex);
-        }
-        catch (DirectoryNotFoundException ex)
-        {
-            throw Diagnostics.Diagnostics.FileNotFound.Exception($"BOM '{path}' does not exist", path, inner: ex);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw Diagnostics.Diagnostics.FileUnreadable.Exception($"cannot read BOM '{path}': {ex.Message}", path, inner: ex);
-        }
-
+        var bytes = IO.InputFile.ReadAllBytes(path, "BOM");
         return Parse(path, bytes);
     }
 
