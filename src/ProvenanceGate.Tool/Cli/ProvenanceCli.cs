@@ -40,8 +40,6 @@ internal static class ProvenanceCli
         VerifyCommand.Create(),
         DiffCommand.Create(),
         ReportCommand.Create(),
-
-        // CI
     ];
 
     /// <param name="annotations">CI annotations for diagnostics; Program passes the detected runner, tests default to none.</param>
