@@ -22,7 +22,7 @@ public static class Fingerprinter
     public const int SpectrumQuantiles = 16;
     public const int HistogramBins = 20;
 
-    /// <summary>Upper bound on worker threads: each holds one read chunk (about 12 MiB with its float copy).</summary>
+    /// <summary>Upper bound on worker threads: each holds one read chunk (under 1 MiB with its float copy).</summary>
     public const int MaxWorkers = 8;
 
     /// <summary>Longest row kept for a residual-row Gram (k rows are held: 32 × 256 Ki floats = 32 MiB).</summary>
@@ -43,13 +43,38 @@ public static class Fingerprinter
 
         var configPath = Path.Combine(directory, "config.json");
         var config = File.Exists(configPath) ? ModelConfig.Read(configPath) : null;
-        var tokenizer = TokenizerReader.ReadDirectory(directory);
+        // The tokenizer is parsed and summarised beside the weight pass, not before it: only the embedding's anchor
+        // rows need it, and those tensors are scheduled last.
+        var tokenizerTask = System.Threading.Tasks.Task.Run(() => TokenizerReader.ReadDirectory(directory));
+        var summaryTask = tokenizerTask.ContinueWith(
+            t => t.Result is null ? null : Summarise(t.Result),
+            CancellationToken.None, System.Threading.Tasks.TaskContinuationOptions.OnlyOnRanToCompletion, System.Threading.Tasks.TaskScheduler.Default);
+        try
+        {
+            return FromModelDirectory(directory, config, tokenizerTask, summaryTask, kernels);
+        }
+        catch (Diagnostics.ProvenanceException) when (FailureOf(tokenizerTask) is { } tokenizerError)
+        {
+            // A bad tokenizer is reported whatever else is wrong, as when it was read first: one input, one answer.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(tokenizerError).Throw();
+            throw;
+        }
+    }
+
+    /// <summary>Waits for <paramref name="task"/> and returns the input error it failed with, if any.</summary>
+    private static Diagnostics.ProvenanceException? FailureOf(System.Threading.Tasks.Task task)
+    {
+        ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
+        return task.Exception?.InnerException as Diagnostics.ProvenanceException;
+    }
+
+    private static ModelFingerprint FromModelDirectory(string directory, ModelConfig? config, System.Threading.Tasks.Task<TokenizerData?> tokenizerTask,
+        System.Threading.Tasks.Task<TokenizerSummary?> summaryTask, INumericKernels kernels)
+    {
         var weights = WeightFormats.Open(directory);
-        if (config is null && tokenizer is null && weights is null)
+        if (config is null && weights is null && tokenizerTask.GetAwaiter().GetResult() is null)
             throw Diagnostics.Diagnostics.ModelNotFound.Exception($"'{directory}' holds no config.json, tokenizer or weights", directory);
 
-        // The tokenizer summary is independent of the weights: it runs beside the weight pass instead of before it.
-        var tokenizerSummary = tokenizer is null ? null : System.Threading.Tasks.Task.Run(() => Summarise(tokenizer));
         var files = new List<SourceFile>();
         foreach (var name in MetadataFiles)
         {
@@ -67,7 +92,7 @@ public static class Fingerprinter
         }
 
         var fullName = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
-        var weightSignals = weights is null || weights.Tensors.Count == 0 ? null : new WeightPass(weights, config, tokenizer, kernels).Run();
+        var weightSignals = weights is null || weights.Tensors.Count == 0 ? null : new WeightPass(weights, config, tokenizerTask, kernels).Run();
         return new ModelFingerprint
         {
             Name = fullName,
@@ -80,7 +105,7 @@ public static class Fingerprinter
             Files = files,
             Config = config is null ? null : new ConfigSummary(config.ModelType, config.Architectures, config.HiddenSize, config.Layers, config.AttentionHeads,
                 config.KeyValueHeads, config.IntermediateSize, config.VocabSize, config.MaxPositionEmbeddings, config.HiddenAct, config.ArchHash),
-            Tokenizer = tokenizerSummary?.GetAwaiter().GetResult(),
+            Tokenizer = tokenizerTask.GetAwaiter().GetResult() is null ? null : summaryTask.GetAwaiter().GetResult(),
             Weights = weightSignals,
         };
     }
@@ -173,7 +198,7 @@ public static class Fingerprinter
     }
 
     /// <summary>One pass over every tensor, accumulating each signal.</summary>
-    private sealed class WeightPass(WeightSet weights, ModelConfig? config, TokenizerData? tokenizer, INumericKernels kernels)
+    private sealed class WeightPass(WeightSet weights, ModelConfig? config, System.Threading.Tasks.Task<TokenizerData?> tokenizerTask, INumericKernels kernels)
     {
         private static readonly TensorRole[] SpectrumRoles =
             [TensorRole.Query, TensorRole.Key, TensorRole.Value, TensorRole.QueryKeyValue, TensorRole.AttentionOutput, TensorRole.Gate, TensorRole.Up, TensorRole.GateUp, TensorRole.Down];
@@ -187,18 +212,21 @@ public static class Fingerprinter
             var width = ResidualWidth(tensors, roles, embedding);
             var gramSubset = ResidualSubset(width, GramK);
             var vectorSubset = ResidualSubset(width, VectorK);
-            var anchors = ChooseAnchors(embedding ?? lmHead);
+            var anchors = new Lazy<List<(int Id, ulong Hash)>>(() => ChooseAnchors(embedding ?? lmHead, tokenizerTask.GetAwaiter().GetResult()));
 
             var hashes = new List<string>();
             var layers = new SortedDictionary<string, LayerAccumulator>(LayerKeyComparer.Instance);
             var finalNorms = new SortedDictionary<string, float[]>(StringComparer.Ordinal);
             EmbeddingSignals? embeddingSignals = null, lmHeadSignals = null;
 
-            // Tensors are independent, so they are processed in parallel (largest first, for balance), each worker
-            // with its own bounded buffers; results are folded in a fixed order, so the output is deterministic.
+            // Tensors are independent, so they are processed in parallel (largest first, for balance; those that need
+            // the tokenizer's anchors last, so its parsing overlaps the rest), each worker with its own bounded
+            // buffers; results are folded in a fixed order, so the output is deterministic.
             var ordered = tensors.OrderBy(t => t.FilePath, StringComparer.Ordinal).ThenBy(t => t.FileOffset).ToList();
             var results = new TensorResult[ordered.Count];
-            var schedule = Enumerable.Range(0, ordered.Count).OrderByDescending(i => ordered[i].ByteLength).ToArray();
+            var schedule = Enumerable.Range(0, ordered.Count)
+                .OrderBy(i => ordered[i] == embedding || ordered[i] == lmHead)
+                .ThenByDescending(i => ordered[i].ByteLength).ToArray();
             var workers = Math.Max(1, Math.Min(Environment.ProcessorCount, MaxWorkers));
             try
             {
@@ -210,7 +238,7 @@ public static class Fingerprinter
                     {
                         var tensor = ordered[index];
                         results[index] = Process(tensor, roles[tensor.Name], reader, width, gramSubset, vectorSubset,
-                            tensor == embedding || tensor == lmHead ? anchors : null);
+                            tensor == embedding || tensor == lmHead ? anchors.Value : null);
                         return reader;
                     },
                     reader => reader.Dispose());
@@ -280,7 +308,7 @@ public static class Fingerprinter
             var anchorRows = wholeRows && anchors is not null && is2D && tensor.Shape[1] == width ? new AnchorCollector(anchors, width) : null;
             var rowNorms = new float[tensor.ElementCount / rowLength];
             var hash = new ContentHash();
-            // Constant tensors are untrained norms and zero biases: small. Large matrices skip the two extra passes.
+            // Constant tensors are untrained norms and zero biases: small. Large matrices skip the check.
             var checkConstant = tensor.ElementCount <= ConstantCheckLimit;
             var min = checkConstant ? float.PositiveInfinity : 0f;
             var max = checkConstant ? float.NegativeInfinity : 1f;
@@ -288,32 +316,45 @@ public static class Fingerprinter
             var vector = role.Role == TensorRole.Norm && tensor.Shape.Count == 1 && tensor.Shape[0] == width && !tensor.Name.EndsWith(".bias", StringComparison.Ordinal)
                 ? new float[vectorSubset.Length] : null;
 
-            reader.ReadRows(tensor, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (values, firstRow, rowCount) =>
+            double[] rowSquares = [];
+            // Hot loops are compiled fully optimised on first use: a CLI run fingerprints once, and tiered
+            // compilation would spend it in unoptimised and instrumented code.
+            reader.ReadBlocks(tensor, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (block) =>
             {
-                hash.Append(values);
+                // BF16, the common dtype of large checkpoints, is hashed and measured from its bytes (in one pass
+                // where the rows allow it): no float copy.
+                if (rowSquares.Length < block.RowCount)
+                    rowSquares = new double[block.RowCount];
+                var squares = rowSquares.AsSpan(0, block.RowCount);
+                var squaresDone = false;
+                if (block.DType != SafetensorsDType.BF16)
+                    hash.Append(block.Values);
+                else if (hash.TryAppendBFloat16Rows(block.Raw, block.RowLength, squares))
+                    squaresDone = true;
+                else
+                    hash.AppendBFloat16(block.Raw);
                 if (checkConstant)
                 {
-                    min = Math.Min(min, System.Numerics.Tensors.TensorPrimitives.Min(values));
-                    max = Math.Max(max, System.Numerics.Tensors.TensorPrimitives.Max(values));
-                }
-                for (var r = 0; r < rowCount; r++)
-                {
-                    var squares = kernels.SumOfSquares(values.Slice(r * rowLength, rowLength));
-                    sumOfSquares += squares;
-                    rowNorms[firstRow + r] = (float)Math.Sqrt(squares);
+                    min = Math.Min(min, System.Numerics.Tensors.TensorPrimitives.Min(block.Values));
+                    max = Math.Max(max, System.Numerics.Tensors.TensorPrimitives.Max(block.Values));
+                    // Two different values settle it (trained weights: in the first block); the rest of the
+                    // tensor need not be converted for the check.
+                    checkConstant = !(min < max);
                 }
 
-                gram?.AddRows(values, firstRow, rowCount, rowLength);
-                if (anchorRows is not null)
+                for (var r = 0; r < block.RowCount; r++)
                 {
-                    for (var r = 0; r < rowCount; r++)
-                        anchorRows.AddRow(firstRow + r, values.Slice(r * rowLength, rowLength));
+                    var rowSquare = squaresDone ? squares[r] : block.SumOfSquares(r);
+                    sumOfSquares += rowSquare;
+                    rowNorms[block.FirstRow + r] = (float)Math.Sqrt(rowSquare);
                 }
 
+                gram?.AddRows(block);
+                anchorRows?.AddRows(block);
                 if (vector is not null)
                 {
                     for (var i = 0; i < vectorSubset.Length; i++)
-                        vector[i] = values[vectorSubset[i]];
+                        vector[i] = block.Value(0, vectorSubset[i]);
                 }
             });
 
@@ -338,7 +379,7 @@ public static class Fingerprinter
         /// The AnchorCount token strings with the lowest hash (ids below the matrix's row count, special tokens
         /// excluded): two vocabularies that share most strings share most anchors, whatever their ids.
         /// </summary>
-        private List<(int Id, ulong Hash)> ChooseAnchors(WeightTensor? matrix)
+        private static List<(int Id, ulong Hash)> ChooseAnchors(WeightTensor? matrix, TokenizerData? tokenizer)
         {
             var rows = matrix?.Shape[0] ?? 0;
             if (rows == 0)
@@ -365,7 +406,7 @@ public static class Fingerprinter
         if (values.Length == 0)
             return new float[count];
         var sorted = (float[])values.Clone();
-        Array.Sort(sorted);
+        FloatSort.Sort(sorted);
         var result = new float[count];
         for (var i = 0; i < count; i++)
             result[i] = sorted[(int)Math.Round((double)i * (sorted.Length - 1) / (count - 1))];
@@ -451,32 +492,34 @@ public static class Fingerprinter
     /// </summary>
     private sealed class GramAccumulator
     {
+        // Rows per gathered column block. Not a power of two on purpose: columns starting 4 KiB apart map to the same
+        // L1 sets, and the 32 scattered stores per row would evict each other (measured: 3x slower gathers).
+        private const int ColumnRows = 1008;
         private readonly int[] _subset;
         private readonly bool _residualIsColumns;
         private readonly INumericKernels _kernels;
         private readonly double[] _gram;
-        private const int ColumnRows = 1024;
-        private readonly float[] _columns;
-        private int _pending;
+        private readonly int _rowLength;
         private readonly Dictionary<long, int> _rowSlots = [];
-        private readonly float[][] _rows;
+
+        // Columns (k × ColumnRows, column-major) or the k residual rows: pooled, because a fresh buffer per
+        // tensor lands on the large object heap and costs more to zero and collect than the Gram costs to compute.
+        private float[] _buffer;
+        private int _pending;
 
         private GramAccumulator(int[] subset, bool residualIsColumns, int rowLength, INumericKernels kernels)
         {
             _subset = subset;
             _residualIsColumns = residualIsColumns;
             _kernels = kernels;
+            _rowLength = rowLength;
             var k = subset.Length;
             _gram = new double[k * k];
-            _rows = residualIsColumns ? [] : new float[k][];
-            _columns = residualIsColumns ? new float[k * ColumnRows] : [];
+            _buffer = System.Buffers.ArrayPool<float>.Shared.Rent(k * (residualIsColumns ? ColumnRows : rowLength));
             if (!residualIsColumns)
             {
                 for (var i = 0; i < k; i++)
-                {
                     _rowSlots[subset[i]] = i;
-                    _rows[i] = new float[rowLength];
-                }
             }
         }
 
@@ -498,18 +541,15 @@ public static class Fingerprinter
         }
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public void AddRows(ReadOnlySpan<float> values, long firstRow, int rowCount, int rowLength)
+        public void AddRows(RowBlock block)
         {
-            var k = _subset.Length;
             if (_residualIsColumns)
             {
-                // Gather the S columns column-major across callbacks; one vectorised dot per Gram entry per
+                // Gather the S columns column-major across blocks; one vectorised dot per Gram entry per
                 // ColumnRows rows keeps the per-call overhead of the dots small against their length.
-                for (var r = 0; r < rowCount; r++)
+                for (var r = 0; r < block.RowCount; r++)
                 {
-                    var row = values.Slice(r * rowLength, rowLength);
-                    for (var a = 0; a < k; a++)
-                        _columns[(a * ColumnRows) + _pending] = row[_subset[a]];
+                    block.Gather(r, _subset, _buffer.AsSpan(_pending), ColumnRows);
                     if (++_pending == ColumnRows)
                         Flush();
                 }
@@ -517,10 +557,10 @@ public static class Fingerprinter
                 return;
             }
 
-            for (var r = 0; r < rowCount; r++)
+            for (var r = 0; r < block.RowCount; r++)
             {
-                if (_rowSlots.TryGetValue(firstRow + r, out var slot))
-                    values.Slice(r * rowLength, rowLength).CopyTo(_rows[slot]);
+                if (_rowSlots.TryGetValue(block.FirstRow + r, out var slot))
+                    block.CopyRow(r, Row(slot));
             }
         }
 
@@ -531,13 +571,15 @@ public static class Fingerprinter
             {
                 // Pack the partial block so that the kernel sees k columns of _pending values each.
                 for (var a = 1; a < k; a++)
-                    Array.Copy(_columns, a * ColumnRows, _columns, a * _pending, _pending);
+                    Array.Copy(_buffer, a * ColumnRows, _buffer, a * _pending, _pending);
             }
 
             if (_pending > 0)
-                _kernels.AccumulateGramColumns(_columns.AsSpan(0, k * _pending), k, _gram);
+                _kernels.AccumulateGramColumns(_buffer.AsSpan(0, k * _pending), k, _gram);
             _pending = 0;
         }
+
+        private Span<float> Row(int slot) => _buffer.AsSpan(slot * _rowLength, _rowLength);
 
         /// <summary>The k×k Gram scaled to a mean diagonal of 1, or null when it is degenerate.</summary>
         public double[]? Finish()
@@ -550,9 +592,12 @@ public static class Fingerprinter
                 for (var a = 0; a < k; a++)
                 {
                     for (var b = a; b < k; b++)
-                        _gram[(a * k) + b] = _gram[(b * k) + a] = _kernels.Dot(_rows[a], _rows[b]);
+                        _gram[(a * k) + b] = _gram[(b * k) + a] = _kernels.Dot(Row(a), Row(b));
                 }
             }
+
+            System.Buffers.ArrayPool<float>.Shared.Return(_buffer);
+            _buffer = [];
 
             double trace = 0;
             for (var a = 0; a < k; a++)
@@ -572,10 +617,13 @@ public static class Fingerprinter
         private readonly Dictionary<long, int> _slots = anchors.Select((a, i) => (a.Id, i)).ToDictionary(x => (long)x.Id, x => x.i);
         private readonly float[][] _rows = anchors.Select(_ => new float[width]).ToArray();
 
-        public void AddRow(long rowIndex, ReadOnlySpan<float> row)
+        public void AddRows(RowBlock block)
         {
-            if (_slots.TryGetValue(rowIndex, out var slot))
-                row.CopyTo(_rows[slot]);
+            for (var r = 0; r < block.RowCount; r++)
+            {
+                if (_slots.TryGetValue(block.FirstRow + r, out var slot))
+                    block.CopyRow(r, _rows[slot]);
+            }
         }
 
         public EmbeddingSignals Finish(long rowCount, float[] rowNorms, int[] vectorSubset, INumericKernels kernels)

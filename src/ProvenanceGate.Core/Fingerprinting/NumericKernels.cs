@@ -14,6 +14,9 @@ public interface INumericKernels
 
     double SumOfSquares(ReadOnlySpan<float> x);
 
+    /// <summary>Sum of squares of bfloat16 values read straight from their bytes (no float copy).</summary>
+    double SumOfSquaresBF16(ReadOnlySpan<byte> source);
+
     /// <summary>Pearson correlation; NaN when either side has (near) zero variance or the lengths are under 2.</summary>
     double Pearson(ReadOnlySpan<float> x, ReadOnlySpan<float> y);
 
@@ -82,16 +85,30 @@ public static class NumericKernels
 
 internal sealed class SimdNumericKernels : INumericKernels
 {
+    private const int Tile = 4;
+
+    /// <summary>
+    /// The upper triangle in 4×4 tiles of columns where 512-bit vectors are available: 16 accumulators stay in
+    /// registers and every loaded vector feeds four FMAs, where one dot product per entry loads two vectors per FMA
+    /// (the Gram is otherwise as costly as hashing the tensor). Columns left over from the tiling use plain dots.
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void AccumulateGramColumns(ReadOnlySpan<float> columns, int k, Span<double> gram)
     {
         if (k == 0)
             return;
         var n = columns.Length / k;
+        var tiled = Vector512.IsHardwareAccelerated && n >= 16 ? k / Tile * Tile : 0;
+        for (var a = 0; a < tiled; a += Tile)
+        {
+            for (var b = a; b < tiled; b += Tile)
+                AccumulateTile(columns, n, k, a, b, gram);
+        }
+
         for (var a = 0; a < k; a++)
         {
             var columnA = columns.Slice(a * n, n);
-            for (var b = a; b < k; b++)
+            for (var b = Math.Max(a, tiled); b < k; b++)
             {
                 var dot = DotCore(columnA, columns.Slice(b * n, n));
                 gram[(a * k) + b] += dot;
@@ -101,12 +118,150 @@ internal sealed class SimdNumericKernels : INumericKernels
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void AccumulateTile(ReadOnlySpan<float> columns, int n, int k, int a, int b, Span<double> gram)
+    {
+        ref var start = ref MemoryMarshal.GetReference(columns);
+        ref var a0 = ref System.Runtime.CompilerServices.Unsafe.Add(ref start, a * n);
+        ref var a1 = ref System.Runtime.CompilerServices.Unsafe.Add(ref a0, n);
+        ref var a2 = ref System.Runtime.CompilerServices.Unsafe.Add(ref a1, n);
+        ref var a3 = ref System.Runtime.CompilerServices.Unsafe.Add(ref a2, n);
+        ref var b0 = ref System.Runtime.CompilerServices.Unsafe.Add(ref start, b * n);
+        ref var b1 = ref System.Runtime.CompilerServices.Unsafe.Add(ref b0, n);
+        ref var b2 = ref System.Runtime.CompilerServices.Unsafe.Add(ref b1, n);
+        ref var b3 = ref System.Runtime.CompilerServices.Unsafe.Add(ref b2, n);
+        Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector512<float> c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default, c33 = default;
+        var i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            var offset = (nuint)i;
+            var x0 = Vector512.LoadUnsafe(ref a0, offset);
+            var x1 = Vector512.LoadUnsafe(ref a1, offset);
+            var x2 = Vector512.LoadUnsafe(ref a2, offset);
+            var x3 = Vector512.LoadUnsafe(ref a3, offset);
+            var y0 = Vector512.LoadUnsafe(ref b0, offset);
+            var y1 = Vector512.LoadUnsafe(ref b1, offset);
+            var y2 = Vector512.LoadUnsafe(ref b2, offset);
+            var y3 = Vector512.LoadUnsafe(ref b3, offset);
+            c00 = Vector512.FusedMultiplyAdd(x0, y0, c00);
+            c01 = Vector512.FusedMultiplyAdd(x0, y1, c01);
+            c02 = Vector512.FusedMultiplyAdd(x0, y2, c02);
+            c03 = Vector512.FusedMultiplyAdd(x0, y3, c03);
+            c10 = Vector512.FusedMultiplyAdd(x1, y0, c10);
+            c11 = Vector512.FusedMultiplyAdd(x1, y1, c11);
+            c12 = Vector512.FusedMultiplyAdd(x1, y2, c12);
+            c13 = Vector512.FusedMultiplyAdd(x1, y3, c13);
+            c20 = Vector512.FusedMultiplyAdd(x2, y0, c20);
+            c21 = Vector512.FusedMultiplyAdd(x2, y1, c21);
+            c22 = Vector512.FusedMultiplyAdd(x2, y2, c22);
+            c23 = Vector512.FusedMultiplyAdd(x2, y3, c23);
+            c30 = Vector512.FusedMultiplyAdd(x3, y0, c30);
+            c31 = Vector512.FusedMultiplyAdd(x3, y1, c31);
+            c32 = Vector512.FusedMultiplyAdd(x3, y2, c32);
+            c33 = Vector512.FusedMultiplyAdd(x3, y3, c33);
+        }
+
+        Span<double> tile =
+        [
+            Sum(c00), Sum(c01), Sum(c02), Sum(c03), Sum(c10), Sum(c11), Sum(c12), Sum(c13),
+            Sum(c20), Sum(c21), Sum(c22), Sum(c23), Sum(c30), Sum(c31), Sum(c32), Sum(c33),
+        ];
+        for (; i < n; i++)
+        {
+            for (var x = 0; x < Tile; x++)
+            {
+                for (var y = 0; y < Tile; y++)
+                    tile[(x * Tile) + y] += (double)columns[((a + x) * n) + i] * columns[((b + y) * n) + i];
+            }
+        }
+
+        for (var x = 0; x < Tile; x++)
+        {
+            for (var y = 0; y < Tile; y++)
+            {
+                // A tile on the diagonal holds both (x, y) and (y, x): mirroring it would count them twice.
+                gram[((a + x) * k) + b + y] += tile[(x * Tile) + y];
+                if (a != b)
+                    gram[((b + y) * k) + a + x] += tile[(x * Tile) + y];
+            }
+        }
+    }
+
+    private static double Sum(Vector512<float> value)
+    {
+        var (low, high) = Vector512.Widen(value);
+        return Vector512.Sum(low + high);
+    }
+
     public double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y) => DotCore(x, y);
 
     public double SumOfSquares(ReadOnlySpan<float> x) => DotCore(x, x);
 
     /// <summary>
-    /// Four float32 FMA accumulators per 32 values, folded in double. Written out rather than calling
+    /// Widens 32 values per step in registers (bfloat16 is the top half of a float32) into four float32 FMA
+    /// accumulators, folded in double like <see cref="DotCore"/>: this is the per-row work of every large tensor.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public double SumOfSquaresBF16(ReadOnlySpan<byte> source)
+    {
+        var input = MemoryMarshal.Cast<byte, ushort>(source);
+        var n = input.Length;
+        var i = 0;
+        double sum = 0;
+        ref var from = ref MemoryMarshal.GetReference(input);
+        if (Vector512.IsHardwareAccelerated && n >= 64)
+        {
+            Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (; i + 64 <= n; i += 64)
+            {
+                var (a, b) = Vector512.Widen(Vector512.LoadUnsafe(ref from, (nuint)i));
+                var (c, d) = Vector512.Widen(Vector512.LoadUnsafe(ref from, (nuint)i + 32));
+                var fa = Vector512.ShiftLeft(a, 16).AsSingle();
+                var fb = Vector512.ShiftLeft(b, 16).AsSingle();
+                var fc = Vector512.ShiftLeft(c, 16).AsSingle();
+                var fd = Vector512.ShiftLeft(d, 16).AsSingle();
+                s0 = Vector512.FusedMultiplyAdd(fa, fa, s0);
+                s1 = Vector512.FusedMultiplyAdd(fb, fb, s1);
+                s2 = Vector512.FusedMultiplyAdd(fc, fc, s2);
+                s3 = Vector512.FusedMultiplyAdd(fd, fd, s3);
+            }
+
+            var (low, high) = Vector512.Widen((s0 + s1) + (s2 + s3));
+            sum = Vector512.Sum(low + high);
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 32)
+        {
+            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (; i + 32 <= n; i += 32)
+            {
+                var (a, b) = Vector256.Widen(Vector256.LoadUnsafe(ref from, (nuint)i));
+                var (c, d) = Vector256.Widen(Vector256.LoadUnsafe(ref from, (nuint)i + 16));
+                var fa = Vector256.ShiftLeft(a, 16).AsSingle();
+                var fb = Vector256.ShiftLeft(b, 16).AsSingle();
+                var fc = Vector256.ShiftLeft(c, 16).AsSingle();
+                var fd = Vector256.ShiftLeft(d, 16).AsSingle();
+                s0 = Vector256.FusedMultiplyAdd(fa, fa, s0);
+                s1 = Vector256.FusedMultiplyAdd(fb, fb, s1);
+                s2 = Vector256.FusedMultiplyAdd(fc, fc, s2);
+                s3 = Vector256.FusedMultiplyAdd(fd, fd, s3);
+            }
+
+            var (low, high) = Vector256.Widen((s0 + s1) + (s2 + s3));
+            sum = Vector256.Sum(low + high);
+        }
+
+        for (; i < n; i++)
+        {
+            double value = BitConverter.UInt32BitsToSingle((uint)input[i] << 16);
+            sum += value * value;
+        }
+
+        return sum;
+    }
+
+    /// <summary>
+    /// Four float32 FMA accumulators (512-bit where the machine has them, else 256-bit), folded in double. Written out rather than calling
     /// TensorPrimitives because this is called per row: the generic library code starts unoptimised (tier 0) in a
     /// short CLI run, and AggressiveOptimization here gets the vector loop compiled fully on first use.
     /// </summary>
@@ -118,14 +273,26 @@ internal sealed class SimdNumericKernels : INumericKernels
         var n = x.Length;
         var i = 0;
         double sum = 0;
-        if (Vector256.IsHardwareAccelerated && n >= 32)
+        ref var px = ref MemoryMarshal.GetReference(x);
+        ref var py = ref MemoryMarshal.GetReference(y);
+        if (Vector512.IsHardwareAccelerated && n >= 64)
         {
-            ref var px = ref MemoryMarshal.GetReference(x);
-            ref var py = ref MemoryMarshal.GetReference(y);
-            var s0 = Vector256<float>.Zero;
-            var s1 = Vector256<float>.Zero;
-            var s2 = Vector256<float>.Zero;
-            var s3 = Vector256<float>.Zero;
+            Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (; i + 64 <= n; i += 64)
+            {
+                var offset = (nuint)i;
+                s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref px, offset), Vector512.LoadUnsafe(ref py, offset), s0);
+                s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref px, offset + 16), Vector512.LoadUnsafe(ref py, offset + 16), s1);
+                s2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref px, offset + 32), Vector512.LoadUnsafe(ref py, offset + 32), s2);
+                s3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref px, offset + 48), Vector512.LoadUnsafe(ref py, offset + 48), s3);
+            }
+
+            var (low, high) = Vector512.Widen((s0 + s1) + (s2 + s3));
+            sum = Vector512.Sum(low + high);
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 32)
+        {
+            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
             for (; i + 32 <= n; i += 32)
             {
                 var offset = (nuint)i;
@@ -135,8 +302,7 @@ internal sealed class SimdNumericKernels : INumericKernels
                 s3 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref px, offset + 24), Vector256.LoadUnsafe(ref py, offset + 24), s3);
             }
 
-            var total = (s0 + s1) + (s2 + s3);
-            var (low, high) = Vector256.Widen(total);
+            var (low, high) = Vector256.Widen((s0 + s1) + (s2 + s3));
             sum = Vector256.Sum(low + high);
         }
 
@@ -266,6 +432,13 @@ internal sealed class ScalarNumericKernels : INumericKernels
     }
 
     public double SumOfSquares(ReadOnlySpan<float> x) => Dot(x, x);
+
+    public double SumOfSquaresBF16(ReadOnlySpan<byte> source)
+    {
+        var values = new float[source.Length / 2];
+        ConvertBF16(source, values);
+        return SumOfSquares(values);
+    }
 
     public double Pearson(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {

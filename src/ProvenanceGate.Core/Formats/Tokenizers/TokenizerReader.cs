@@ -39,14 +39,15 @@ public static class TokenizerReader
 
     public static TokenizerData ReadTokenizerJson(string path)
     {
-        var text = ReadText(path);
+        // Parsed from the UTF-8 bytes as they are: a string copy would only be transcoded back for the parser.
+        var utf8 = ReadUtf8(path);
         try
         {
-            using var document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 64 });
+            using var document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 64 });
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
                 throw Malformed(path, "no \"model\" object");
-            var byteLevel = text.Contains("\"ByteLevel\"", StringComparison.Ordinal);
+            var byteLevel = utf8.AsSpan().IndexOf("\"ByteLevel\""u8) >= 0;
             var type = model.TryGetProperty("type", out var typeElement) && typeElement.ValueKind == JsonValueKind.String ? typeElement.GetString()! : "";
             var tokens = new Dictionary<int, string>();
             var merges = new List<string>();
@@ -245,29 +246,34 @@ public static class TokenizerReader
     {
         if (!byteLevel)
             return token.Replace('\u2581', ' ');
-        var bytes = new byte[token.Length];
-        var count = 0;
-        foreach (var c in token)
+        Span<byte> buffer = stackalloc byte[256];
+        var bytes = token.Length <= buffer.Length ? buffer[..token.Length] : new byte[token.Length];
+        for (var i = 0; i < token.Length; i++)
         {
-            if (!ByteDecoder.TryGetValue(c, out var b))
+            var c = token[i];
+            if (c >= ByteDecoder.Length || ByteDecoder[c] < 0)
                 return token.Replace('\u2581', ' ');
-            bytes[count++] = b;
+            bytes[i] = (byte)ByteDecoder[c];
         }
 
-        return Encoding.UTF8.GetString(bytes, 0, count);
+        return Encoding.UTF8.GetString(bytes);
     }
 
-    /// <summary>GPT-2's bytes_to_unicode table, inverted: printable bytes map to themselves, the rest to U+0100.. in order.</summary>
-    private static readonly Dictionary<char, byte> ByteDecoder = BuildByteDecoder();
+    /// <summary>
+    /// GPT-2's bytes_to_unicode table, inverted and indexed by character (all of them are below U+0144):
+    /// printable bytes map to themselves, the rest to U+0100.. in order; -1 marks characters outside the table.
+    /// </summary>
+    private static readonly short[] ByteDecoder = BuildByteDecoder();
 
-    private static Dictionary<char, byte> BuildByteDecoder()
+    private static short[] BuildByteDecoder()
     {
-        var map = new Dictionary<char, byte>();
+        var map = new short[0x200];
+        Array.Fill(map, (short)-1);
         var next = 0;
         for (var b = 0; b < 256; b++)
         {
             var printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-            map[printable ? (char)b : (char)(256 + next++)] = (byte)b;
+            map[printable ? b : 256 + next++] = (short)b;
         }
 
         return map;
@@ -285,6 +291,17 @@ public static class TokenizerReader
         if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt32(out var id) || id < 0)
             throw Malformed(path, "a token id is not a non-negative integer");
         return id;
+    }
+
+    private static byte[] ReadUtf8(string path)
+    {
+        var info = new FileInfo(path);
+        if (info.Length > MaxTokenizerBytes)
+            throw Malformed(path, $"{info.Length} bytes, above the {MaxTokenizerBytes}-byte limit");
+        var bytes = File.ReadAllBytes(path);
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+            throw Malformed(path, "not valid UTF-8");
+        return bytes;
     }
 
     private static string ReadText(string path)

@@ -1,0 +1,302 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+using ProvenanceGate.Fingerprinting;
+using ProvenanceGate.Formats.Safetensors;
+
+namespace ProvenanceGate.Formats.Weights;
+
+/// <summary>
+/// Streams a tensor a bounded block of whole rows at a time (never the whole tensor in memory): positioned reads
+/// into one pooled buffer. Blocks are handed over raw, so the hot dtypes (BF16, F32) are consumed where they lie
+/// and only the rare ones pay for a float copy.
+/// </summary>
+public sealed class TensorReader : IDisposable
+{
+    /// <summary>
+    /// Raw bytes per read: small enough that the block (and, for rare dtypes, its float copy) stays in L2 while
+    /// every pass of the caller runs over it, large enough that system calls are a rounding error.
+    /// </summary>
+    public const int ChunkBytes = 256 << 10;
+
+    private readonly Dictionary<string, SafeFileHandle> _handles = new(StringComparer.Ordinal);
+    private readonly RowBlock _block;
+    private byte[] _raw = [];
+
+    public TensorReader(INumericKernels? kernels = null)
+    {
+        _block = new RowBlock(kernels ?? NumericKernels.Default);
+    }
+
+    /// <summary>Bytes read so far (for throughput reporting).</summary>
+    public long BytesRead { get; private set; }
+
+    /// <summary>
+    /// Calls <paramref name="onBlock"/> with consecutive blocks of whole rows. A row longer than a chunk is cut
+    /// into pieces of <see cref="EffectiveRowLength"/> values, delivered as rows of their own.
+    /// The block is reused: it is valid only during the call.
+    /// </summary>
+    public void ReadBlocks(WeightTensor tensor, Action<RowBlock> onBlock)
+    {
+        var elementSize = SafetensorsDTypes.SizeOf(tensor.DType);
+        var rowLength = EffectiveRowLength(tensor);
+        if (rowLength == 0 || tensor.ElementCount == 0)
+            return;
+        var rowBytes = rowLength * elementSize;
+        var rowsPerChunk = (int)Math.Max(1, ChunkBytes / rowBytes);
+        EnsureRaw(checked((int)(rowsPerChunk * rowBytes)));
+
+        var handle = Handle(tensor.FilePath);
+        var totalRows = tensor.ElementCount / rowLength;
+        for (long row = 0; row < totalRows; row += rowsPerChunk)
+        {
+            var rows = (int)Math.Min(rowsPerChunk, totalRows - row);
+            var bytes = (int)(rows * rowBytes);
+            ReadExactly(handle, _raw.AsSpan(0, bytes), tensor.FileOffset + (row * rowBytes), tensor.FilePath);
+            _block.Reset(tensor.DType, _raw, bytes, (int)rowLength, row, rows);
+            onBlock(_block);
+        }
+    }
+
+    /// <summary>
+    /// The row length <see cref="ReadBlocks"/> delivers: the tensor's own rows, or, when one row is longer than a
+    /// chunk (huge 1-D or packed tensors), the largest divisor of it that fits, so memory stays bounded.
+    /// </summary>
+    public static long EffectiveRowLength(WeightTensor tensor)
+    {
+        var rowLength = tensor.RowLength;
+        var maxElements = ChunkBytes / SafetensorsDTypes.SizeOf(tensor.DType);
+        if (rowLength <= maxElements)
+            return rowLength;
+        for (long candidate = maxElements; candidate > 1; candidate--)
+        {
+            if (rowLength % candidate == 0)
+                return candidate;
+        }
+
+        return 1;
+    }
+
+    /// <summary>Whether a <see cref="RowBlock"/> can decode this dtype (integer tensors wider than 8 bits are packed data, not weights).</summary>
+    public static bool IsDecodable(SafetensorsDType dtype) => SafetensorsDTypes.IsFloatingPoint(dtype) || dtype is SafetensorsDType.I8 or SafetensorsDType.U8;
+
+    private void EnsureRaw(int bytes)
+    {
+        if (_raw.Length >= bytes)
+            return;
+        if (_raw.Length > 0)
+            ArrayPool<byte>.Shared.Return(_raw);
+        _raw = ArrayPool<byte>.Shared.Rent(bytes);
+    }
+
+    private void ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset, string path)
+    {
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var read = RandomAccess.Read(handle, buffer[total..], offset + total);
+            if (read == 0)
+                throw Diagnostics.Diagnostics.SafetensorsMalformed.Exception($"{path}: file ended early (truncated while reading)", path);
+            total += read;
+        }
+
+        BytesRead += total;
+    }
+
+    private SafeFileHandle Handle(string path)
+    {
+        if (!_handles.TryGetValue(path, out var handle))
+        {
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+            _handles[path] = handle;
+        }
+
+        return handle;
+    }
+
+    public void Dispose()
+    {
+        foreach (var handle in _handles.Values)
+            handle.Dispose();
+        _handles.Clear();
+        if (_raw.Length > 0)
+            ArrayPool<byte>.Shared.Return(_raw);
+        _raw = [];
+        _block.Dispose();
+    }
+}
+
+/// <summary>
+/// A block of whole rows as stored (raw bytes in the tensor's dtype) with the float views the signals need:
+/// a row's sum of squares and single values straight from BF16/F32 bytes, and a float copy of the block made only
+/// when asked for (and only once per block).
+/// </summary>
+public sealed class RowBlock : IDisposable
+{
+    private readonly INumericKernels _kernels;
+    private byte[] _raw = [];
+    private int _byteCount;
+    private float[] _decoded = [];
+    private bool _isDecoded;
+
+    internal RowBlock(INumericKernels kernels)
+    {
+        _kernels = kernels;
+    }
+
+    public SafetensorsDType DType { get; private set; }
+
+    public int RowLength { get; private set; }
+
+    /// <summary>Index of the block's first row within the tensor.</summary>
+    public long FirstRow { get; private set; }
+
+    public int RowCount { get; private set; }
+
+    public ReadOnlySpan<byte> Raw => _raw.AsSpan(0, _byteCount);
+
+    /// <summary>The block as float32: the bytes themselves for F32, a converted copy for every other dtype.</summary>
+    public ReadOnlySpan<float> Values
+    {
+        get
+        {
+            if (DType == SafetensorsDType.F32)
+                return MemoryMarshal.Cast<byte, float>(Raw);
+            var count = RowLength * RowCount;
+            if (!_isDecoded)
+            {
+                if (_decoded.Length < count)
+                {
+                    if (_decoded.Length > 0)
+                        ArrayPool<float>.Shared.Return(_decoded);
+                    _decoded = ArrayPool<float>.Shared.Rent(count);
+                }
+
+                Decode(Raw, _decoded.AsSpan(0, count));
+                _isDecoded = true;
+            }
+
+            return _decoded.AsSpan(0, count);
+        }
+    }
+
+    internal void Reset(SafetensorsDType dtype, byte[] raw, int byteCount, int rowLength, long firstRow, int rowCount)
+    {
+        DType = dtype;
+        _raw = raw;
+        _byteCount = byteCount;
+        RowLength = rowLength;
+        FirstRow = firstRow;
+        RowCount = rowCount;
+        _isDecoded = false;
+    }
+
+    /// <summary>Sum of squares of row <paramref name="row"/> of the block, without a float copy for BF16 and F32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public double SumOfSquares(int row) => DType switch
+    {
+        SafetensorsDType.BF16 => _kernels.SumOfSquaresBF16(RawRow(row)),
+        _ => _kernels.SumOfSquares(Values.Slice(row * RowLength, RowLength)),
+    };
+
+    /// <summary>Writes row <paramref name="row"/> of the block to <paramref name="destination"/> as float32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void CopyRow(int row, Span<float> destination)
+    {
+        if (_isDecoded)
+            _decoded.AsSpan(row * RowLength, RowLength).CopyTo(destination);
+        else
+            Decode(RawRow(row), destination[..RowLength]);
+    }
+
+    /// <summary>Value <paramref name="column"/> of row <paramref name="row"/> as float32.</summary>
+    public float Value(int row, int column)
+    {
+        Span<float> value = stackalloc float[1];
+        Gather(row, [column], value, 0);
+        return value[0];
+    }
+
+    /// <summary>
+    /// destination[i * stride] = value <paramref name="columns"/>[i] of row <paramref name="row"/>: a few columns
+    /// of every row (the Gram coordinates) without converting the rest of the row. Columns must be ascending.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Gather(int row, ReadOnlySpan<int> columns, Span<float> destination, int stride)
+    {
+        if (columns.Length == 0)
+            return;
+        // One range check for the whole gather; the loops below run unchecked (a row has thousands of values,
+        // the gather a few dozen, and per-element checks cost more than the loads).
+        var last = (columns.Length - 1) * stride;
+        if ((uint)row >= (uint)RowCount || (uint)last >= (uint)destination.Length || columns[^1] >= RowLength || columns[0] < 0)
+            throw new ArgumentOutOfRangeException(nameof(columns));
+        ref var column = ref MemoryMarshal.GetReference(columns);
+        ref var target = ref MemoryMarshal.GetReference(destination);
+        switch (DType)
+        {
+            case SafetensorsDType.BF16:
+                ref var bf16 = ref Unsafe.Add(ref Unsafe.As<byte, ushort>(ref MemoryMarshal.GetReference(Raw)), row * RowLength);
+                for (var i = 0; i < columns.Length; i++)
+                    Unsafe.Add(ref target, i * stride) = BitConverter.UInt32BitsToSingle((uint)Unsafe.Add(ref bf16, Unsafe.Add(ref column, i)) << 16);
+                break;
+            default:
+                var values = Values.Slice(row * RowLength, RowLength);
+                for (var i = 0; i < columns.Length; i++)
+                    Unsafe.Add(ref target, i * stride) = values[Unsafe.Add(ref column, i)];
+                break;
+        }
+    }
+
+    private ReadOnlySpan<byte> RawRow(int row)
+    {
+        var size = SafetensorsDTypes.SizeOf(DType);
+        return Raw.Slice(row * RowLength * size, RowLength * size);
+    }
+
+    private void Decode(ReadOnlySpan<byte> raw, Span<float> values)
+    {
+        switch (DType)
+        {
+            case SafetensorsDType.F32:
+                MemoryMarshal.Cast<byte, float>(raw).CopyTo(values);
+                break;
+            case SafetensorsDType.F16:
+                _kernels.ConvertF16(raw, values);
+                break;
+            case SafetensorsDType.BF16:
+                _kernels.ConvertBF16(raw, values);
+                break;
+            case SafetensorsDType.F8_E4M3:
+                _kernels.ConvertF8E4M3(raw, values);
+                break;
+            case SafetensorsDType.F8_E5M2:
+                _kernels.ConvertF8E5M2(raw, values);
+                break;
+            case SafetensorsDType.F64:
+                var doubles = MemoryMarshal.Cast<byte, double>(raw);
+                for (var i = 0; i < doubles.Length; i++)
+                    values[i] = (float)doubles[i];
+                break;
+            case SafetensorsDType.I8:
+                for (var i = 0; i < raw.Length; i++)
+                    values[i] = (sbyte)raw[i];
+                break;
+            case SafetensorsDType.U8:
+                for (var i = 0; i < raw.Length; i++)
+                    values[i] = raw[i];
+                break;
+            default:
+                throw new NotSupportedException($"dtype {DType} is not decoded to float");
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_decoded.Length > 0)
+            ArrayPool<float>.Shared.Return(_decoded);
+        _decoded = [];
+        _raw = [];
+    }
+}
