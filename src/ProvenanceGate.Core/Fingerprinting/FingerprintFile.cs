@@ -56,9 +56,9 @@ public static class FingerprintFile
         }
 
         var version = fingerprint?.SchemaVersion ?? ProbeVersion(utf8, path);
-        if (version != ModelFingerprint.CurrentSchemaVersion)
+        if (version is < ModelFingerprint.OldestReadableSchemaVersion or > ModelFingerprint.CurrentSchemaVersion)
             throw Diagnostics.Diagnostics.FingerprintSchemaUnsupported.Exception(
-                $"{path}: schema version {version}; this version reads {ModelFingerprint.CurrentSchemaVersion}", path);
+                $"{path}: schema version {version}; this version reads {ModelFingerprint.OldestReadableSchemaVersion} to {ModelFingerprint.CurrentSchemaVersion}", path);
         if (fingerprint is null)
             throw Malformed(path, failure?.Message ?? "empty document");
         Validate(fingerprint, path);

@@ -62,9 +62,14 @@ public static class LineageComparer
                 $"no weight fingerprint for '{missing}': configuration and tokenizer alone never establish lineage");
         }
 
-        var identity = TensorIdentity(wa, wb, out var shared);
+        // Content hashes are defined per schema: across schemas they say nothing (the weight signals still do).
+        var hashesComparable = a.SchemaVersion == b.SchemaVersion;
+        var shared = 0;
+        var identity = hashesComparable
+            ? TensorIdentity(wa, wb, out shared)
+            : new SignalScore("tensor-identity", double.NaN, 0, $"content hashes of fingerprint schemas {a.SchemaVersion} and {b.SchemaVersion} are not comparable: re-fingerprint the older one");
         signals.Add(identity);
-        var sameContent = wa.TensorHashes.Length > 0 && wa.TensorHashes.SequenceEqual(wb.TensorHashes, StringComparer.Ordinal);
+        var sameContent = hashesComparable && wa.TensorHashes.Length > 0 && wa.TensorHashes.SequenceEqual(wb.TensorHashes, StringComparer.Ordinal);
 
         if (wa.ResidualWidth != wb.ResidualWidth || wa.ResidualWidth == 0)
         {
@@ -105,7 +110,7 @@ public static class LineageComparer
         var sameConfig = a.Config is not null && b.Config is not null && a.Config.ArchHash == b.Config.ArchHash;
         if (score >= DerivedThreshold || identity.Score >= 0.5)
         {
-            return new LineageComparison(LineageVerdict.Derived, Math.Max(score, identity.Score), signals,
+            return new LineageComparison(LineageVerdict.Derived, double.IsNaN(identity.Score) ? score : Math.Max(score, identity.Score), signals,
                 string.Create(CultureInfo.InvariantCulture, $"weights descend: decisive score {score:0.00} >= {DerivedThreshold:0.00} ({summary})"));
         }
 

@@ -6,7 +6,14 @@ namespace ProvenanceGate.Fingerprinting;
 /// </summary>
 public sealed record ModelFingerprint
 {
-    public const int CurrentSchemaVersion = 2;
+    /// <summary>Schema 3: tensors whose values are all bfloat16-exact are hashed as 16-bit patterns (see <see cref="ContentHash"/>).</summary>
+    public const int CurrentSchemaVersion = 3;
+
+    /// <summary>
+    /// Schema 2 files are still read: every field means the same, only their tensor hashes were computed another way,
+    /// so those are compared with schema 2 hashes only.
+    /// </summary>
+    public const int OldestReadableSchemaVersion = 2;
 
     [System.Text.Json.Serialization.JsonRequired]
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;

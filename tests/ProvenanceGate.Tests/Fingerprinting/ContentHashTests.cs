@@ -1,4 +1,5 @@
 using ProvenanceGate.Fingerprinting;
+using ProvenanceGate.Formats.Safetensors;
 
 namespace ProvenanceGate.Tests.Fingerprinting;
 
@@ -57,5 +58,90 @@ public sealed class ContentHashTests
         values.AsSpan(0, 64).CopyTo(swapped.AsSpan(64));
         values.AsSpan(64, 64).CopyTo(swapped.AsSpan(0));
         Assert.That(Hash(swapped, swapped.Length), Is.Not.EqualTo(Hash(values, values.Length)));
+    }
+
+    private static float[] Bf16Values(int length, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, length)
+            .Select(_ => BitConverter.UInt32BitsToSingle((uint)SafetensorsWriter.ToBFloat16((float)(random.NextDouble() - 0.5)) << 16)).ToArray();
+    }
+
+    private static byte[] Bf16Bytes(float[] values) =>
+        values.SelectMany(v => BitConverter.GetBytes((ushort)(BitConverter.SingleToUInt32Bits(v) >> 16))).ToArray();
+
+    private static string HashBf16(byte[] raw, int chunkValues, bool vectorised = true)
+    {
+        var hash = new ContentHash(vectorised);
+        for (var start = 0; start < raw.Length; start += chunkValues * 2)
+            hash.AppendBFloat16(raw.AsSpan(start, Math.Min(chunkValues * 2, raw.Length - start)));
+        return hash.Finish();
+    }
+
+    [Test]
+    public void Bfloat16_bytes_hash_like_the_same_values_given_as_float32([Values(0, 1, 2, 3, 127, 128, 129, 1000, 4097)] int length)
+    {
+        // The dtype container is not part of the identity: BF16 weights re-saved as F32 must hash the same.
+        var values = Bf16Values(length, length);
+        var raw = Bf16Bytes(values);
+        var expected = Hash(values, Math.Max(1, length));
+        foreach (var chunk in new[] { 1, 3, 64, 128, 1000 })
+        {
+            Assert.That(HashBf16(raw, chunk), Is.EqualTo(expected), $"bf16 chunk {chunk}");
+            Assert.That(HashBf16(raw, chunk, vectorised: false), Is.EqualTo(expected), $"scalar bf16 chunk {chunk}");
+            Assert.That(Hash(values, chunk), Is.EqualTo(expected), $"float chunk {chunk}");
+        }
+    }
+
+    [Test]
+    public void One_value_that_is_not_bfloat16_exact_moves_the_whole_tensor_to_the_float32_stream()
+    {
+        var values = Bf16Values(300, 7);
+        var inexact = (float[])values.Clone();
+        inexact[299] = BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(inexact[299]) | 1);
+        var narrow = HashBf16(Bf16Bytes(values), 300);
+        Assert.That(Hash(inexact, 300), Is.Not.EqualTo(narrow));
+        Assert.That(Hash(inexact, 7), Is.EqualTo(Hash(inexact, 300)), "the switch does not depend on where a chunk ends");
+        Assert.That(Hash(inexact, 300, vectorised: false), Is.EqualTo(Hash(inexact, 300)));
+    }
+
+    [Test]
+    public void Fused_rows_hash_and_measure_like_the_separate_passes([Values(128, 256, 2048)] int rowLength)
+    {
+        Assume.That(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, "the fused pass needs 512-bit vectors");
+        const int Rows = 5;
+        var values = Bf16Values(rowLength * Rows, rowLength);
+        var raw = Bf16Bytes(values);
+        var fused = new ContentHash();
+        var sums = new double[Rows];
+        // Two calls: the chain state carries over between blocks of rows.
+        Assert.That(fused.TryAppendBFloat16Rows(raw.AsSpan(0, rowLength * 2 * 2), rowLength, sums), Is.True);
+        Assert.That(fused.TryAppendBFloat16Rows(raw.AsSpan(rowLength * 2 * 2), rowLength, sums.AsSpan(2)), Is.True);
+        Assert.That(fused.Finish(), Is.EqualTo(HashBf16(raw, rowLength)));
+        for (var r = 0; r < Rows; r++)
+        {
+            var expected = NumericKernels.Scalar.SumOfSquares(values.AsSpan(r * rowLength, rowLength));
+            Assert.That(sums[r], Is.EqualTo(expected).Within(1e-5).Percent, $"row {r}");
+        }
+    }
+
+    [Test]
+    public void Rows_that_are_not_whole_blocks_are_left_to_the_separate_passes()
+    {
+        var raw = Bf16Bytes(Bf16Values(64 * 4, 3));
+        var hash = new ContentHash();
+        Assert.That(hash.TryAppendBFloat16Rows(raw, 64, new double[4]), Is.False);
+        Assert.That(hash.Finish(), Is.EqualTo(new ContentHash().Finish()), "nothing was hashed");
+    }
+
+    [Test]
+    public void Float_and_bfloat16_input_are_not_mixed_in_one_hash()
+    {
+        var hash = new ContentHash();
+        hash.Append([1f, 2f]);
+        Assert.Throws<InvalidOperationException>(() => hash.AppendBFloat16(new byte[4]));
+        var raw = new ContentHash();
+        raw.AppendBFloat16(new byte[4]);
+        Assert.Throws<InvalidOperationException>(() => raw.Append([1f]));
     }
 }

@@ -32,6 +32,20 @@ public sealed class FingerprintCliTests
     }
 
     [Test]
+    public void Schema_2_files_are_still_read_and_compared_by_their_weight_signals()
+    {
+        using var temp = new TempDirectory();
+        var current = temp.Combine("current.fingerprint.json");
+        Assert.That(Cli.Run("fingerprint", "--no-cache", Model("dev-base"), "-o", current).ExitCode, Is.EqualTo(0));
+        var older = temp.Combine("older.fingerprint.json");
+        File.WriteAllText(older, File.ReadAllText(current).Replace($"\"schemaVersion\":{ModelFingerprint.CurrentSchemaVersion}", "\"schemaVersion\":2", StringComparison.Ordinal));
+        Assert.That(FingerprintFile.Read(older).SchemaVersion, Is.EqualTo(2));
+        var compare = Cli.Run("compare", current, older);
+        Assert.That(compare.ExitCode, Is.EqualTo(0), compare.Stderr);
+        Assert.That(compare.Stdout, Does.Contain("derived"));
+    }
+
+    [Test]
     public void Compare_exit_codes_follow_the_verdict()
     {
         using var temp = new TempDirectory();

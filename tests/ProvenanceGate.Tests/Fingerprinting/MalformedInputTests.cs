@@ -118,6 +118,7 @@ public sealed class MalformedInputTests
 
     [TestCase("{", "PG3005", TestName = "fingerprint file that is not JSON")]
     [TestCase("{\"schemaVersion\": 99, \"name\": \"x\"}", "PG3006", TestName = "fingerprint file from a future schema")]
+    [TestCase("{\"schemaVersion\": 1, \"name\": \"x\"}", "PG3006", TestName = "fingerprint file from a retired schema")]
     [TestCase("{\"schemaVersion\": 2}", "PG3005", TestName = "fingerprint file without name or model")]
     [TestCase("{\"name\": \"x\", \"model\": {\"format\": \"s\", \"parameterCount\": 1, \"tensorCount\": 1, \"weightBytes\": 1, \"dTypes\": []}}", "PG3005", TestName = "fingerprint file without schemaVersion")]
     [TestCase("{\"schemaVersion\": \"1\", \"name\": \"x\"}", "PG3005", TestName = "fingerprint file with a string schemaVersion")]

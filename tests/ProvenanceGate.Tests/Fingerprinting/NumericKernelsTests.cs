@@ -40,6 +40,27 @@ public sealed class NumericKernelsTests
     }
 
     [Test]
+    public void Bf16_sum_of_squares_matches_the_scalar_reference([ValueSource(nameof(Lengths))] int length)
+    {
+        var source = Random(length, length + 7).SelectMany(v => BitConverter.GetBytes((ushort)(BitConverter.SingleToUInt32Bits(v) >> 16))).ToArray();
+        Assert.That(Simd.SumOfSquaresBF16(source), Is.EqualTo(Reference.SumOfSquaresBF16(source)).Within(1e-5).Percent);
+    }
+
+    [Test]
+    public void Radix_sort_orders_floats_like_a_comparison_sort([Values(0, 1, 2, 17, 1000, 5000)] int length)
+    {
+        var random = new Random(length);
+        float[] specials = [0f, -0f, float.PositiveInfinity, float.NegativeInfinity, float.Epsilon, -float.Epsilon, float.MaxValue, float.MinValue];
+        var values = Enumerable.Range(0, length)
+            .Select(i => i % 7 == 0 ? specials[i / 7 % specials.Length] : (float)((random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-30, 30))))
+            .ToArray();
+        var expected = (float[])values.Clone();
+        Array.Sort(expected);
+        FloatSort.Sort(values);
+        Assert.That(values, Is.EqualTo(expected));
+    }
+
+    [Test]
     public void Bf16_conversion_matches_the_scalar_reference_at_every_tail_length([Values(0, 1, 15, 16, 31, 32, 33, 100)] int length)
     {
         var source = new byte[length * 2];
@@ -126,7 +147,7 @@ public sealed class NumericKernelsTests
     }
 
     [Test]
-    public void Blocked_gram_matches_the_reference([Values(0, 1, 2, 5, 32)] int k, [Values(0, 1, 3, 64, 257)] int rows)
+    public void Blocked_gram_matches_the_reference([Values(0, 1, 2, 4, 5, 9, 32)] int k, [Values(0, 1, 3, 16, 64, 257)] int rows)
     {
         var columns = Random(k * rows, (k * 1000) + rows);
         var expected = new double[k * k];

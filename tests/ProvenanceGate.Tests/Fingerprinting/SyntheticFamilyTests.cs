@@ -31,6 +31,8 @@ public sealed class SyntheticFamilyTests
         Write("fp16-as-f32", Spec, fp16Values);
         Write("fp16-sharded", Spec, SyntheticDerivatives.RenameToGguf(fp16Values), SafetensorsDType.F16, shards: 2);
         Write("bf16", Spec, fineTuned, SafetensorsDType.BF16);
+        // The bf16 values re-saved losslessly as F32: hashed from float32 values, they must meet the BF16 bytes.
+        Write("bf16-as-f32", Spec, fineTuned.Select(t => t with { Values = t.Values.Select(v => BitConverter.UInt32BitsToSingle((uint)SafetensorsWriter.ToBFloat16(v) << 16)).ToArray() }).ToList());
         Write("int8", Spec, SyntheticDerivatives.Int8RoundTrip(base_));
         Write("lora-merged", Spec, SyntheticDerivatives.MergeLora(base_, seed: 3, rank: 4, relativeScale: 0.5));
         var extended = Spec with { VocabSize = Spec.VocabSize + 48 };
@@ -89,6 +91,19 @@ public sealed class SyntheticFamilyTests
         var result = LineageComparer.Compare(Fingerprints["fp16-as-f32"], Fingerprints["fp16-sharded"]);
         Assert.That(result.Verdict, Is.EqualTo(LineageVerdict.IdenticalWeights), result.Reason);
         Assert.That(LineageComparer.Compare(Fingerprints["fp16"], Fingerprints["fp16-as-f32"]).Verdict, Is.EqualTo(LineageVerdict.IdenticalWeights));
+        Assert.That(LineageComparer.Compare(Fingerprints["bf16"], Fingerprints["bf16-as-f32"]).Verdict, Is.EqualTo(LineageVerdict.IdenticalWeights));
+    }
+
+    [Test]
+    public void Content_hashes_are_compared_only_within_one_fingerprint_schema()
+    {
+        var current = Fingerprints["bf16"];
+        var older = current with { SchemaVersion = ModelFingerprint.OldestReadableSchemaVersion };
+        var across = LineageComparer.Compare(current, older);
+        // Schema 2 hashed BF16 tensors another way: equal strings across schemas would prove nothing.
+        Assert.That(across.Verdict, Is.EqualTo(LineageVerdict.Derived), across.Reason);
+        Assert.That(across.Signals.Single(s => s.Name == "tensor-identity").Score, Is.NaN);
+        Assert.That(LineageComparer.Compare(older, older).Verdict, Is.EqualTo(LineageVerdict.IdenticalWeights));
     }
 
     [Test]
