@@ -112,16 +112,16 @@ internal sealed class ContentHash
                 l2 = Chain.Step(l2, w2, p1, p2);
                 l3 = Chain.Step(l3, w3, p1, p2);
                 // The squares do not care about order: each bfloat16 becomes the top half of a float32 in place.
-                (var a, var b) = ToFloat32(w0.AsUInt16());
+                (var a, var b) = SimdNumericKernels.BFloat16ToSingleUnordered(w0.AsUInt16());
                 s0 = Vector512.FusedMultiplyAdd(a, a, s0);
                 s1 = Vector512.FusedMultiplyAdd(b, b, s1);
-                (a, b) = ToFloat32(w1.AsUInt16());
+                (a, b) = SimdNumericKernels.BFloat16ToSingleUnordered(w1.AsUInt16());
                 s2 = Vector512.FusedMultiplyAdd(a, a, s2);
                 s3 = Vector512.FusedMultiplyAdd(b, b, s3);
-                (a, b) = ToFloat32(w2.AsUInt16());
+                (a, b) = SimdNumericKernels.BFloat16ToSingleUnordered(w2.AsUInt16());
                 s4 = Vector512.FusedMultiplyAdd(a, a, s4);
                 s5 = Vector512.FusedMultiplyAdd(b, b, s5);
-                (a, b) = ToFloat32(w3.AsUInt16());
+                (a, b) = SimdNumericKernels.BFloat16ToSingleUnordered(w3.AsUInt16());
                 s6 = Vector512.FusedMultiplyAdd(a, a, s6);
                 s7 = Vector512.FusedMultiplyAdd(b, b, s7);
             }
@@ -144,16 +144,6 @@ internal sealed class ContentHash
         if (_count > 0 && !_rawInput)
             throw new InvalidOperationException("a hash takes float32 or bfloat16 input, not both");
         _rawInput = true;
-    }
-
-    /// <summary>32 bfloat16 values as two vectors of float32 (in an interleaved order).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<float> A, Vector512<float> B) ToFloat32(Vector512<ushort> values)
-    {
-        if (Avx512BW.IsSupported)
-            return (Avx512BW.UnpackLow(Vector512<ushort>.Zero, values).AsSingle(), Avx512BW.UnpackHigh(Vector512<ushort>.Zero, values).AsSingle());
-        var (low, high) = Vector512.Widen(values);
-        return (Vector512.ShiftLeft(low, 16).AsSingle(), Vector512.ShiftLeft(high, 16).AsSingle());
     }
 
     /// <summary>The 32 chains over one canonical byte stream, with the bytes of an unfinished block carried over.</summary>

@@ -22,7 +22,7 @@ public static class Fingerprinter
     public const int SpectrumQuantiles = 16;
     public const int HistogramBins = 20;
 
-    /// <summary>Upper bound on worker threads: each holds one read chunk (under 1 MiB with its float copy).</summary>
+    /// <summary>Upper bound on worker threads: each holds one 256 KiB read chunk (about 1 MiB with a float copy for rare dtypes).</summary>
     public const int MaxWorkers = 8;
 
     /// <summary>Longest row kept for a residual-row Gram (k rows are held: 32 × 256 Ki floats = 32 MiB).</summary>

@@ -304,20 +304,7 @@ public static class TokenizerReader
         return bytes;
     }
 
-    private static string ReadText(string path)
-    {
-        var info = new FileInfo(path);
-        if (info.Length > MaxTokenizerBytes)
-            throw Malformed(path, $"{info.Length} bytes, above the {MaxTokenizerBytes}-byte limit");
-        try
-        {
-            return StrictUtf8.GetString(File.ReadAllBytes(path));
-        }
-        catch (DecoderFallbackException)
-        {
-            throw Malformed(path, "not valid UTF-8");
-        }
-    }
+    private static string ReadText(string path) => Encoding.UTF8.GetString(ReadUtf8(path));
 
     internal static Diagnostics.ProvenanceException Malformed(string path, string reason) =>
         Diagnostics.Diagnostics.TokenizerMalformed.Exception($"{path}: {reason}", path);
