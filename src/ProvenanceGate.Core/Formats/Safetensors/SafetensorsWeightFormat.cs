@@ -5,7 +5,7 @@ namespace ProvenanceGate.Formats.Safetensors;
 
 /// <summary>
 /// Safetensors checkpoints: a single <c>model.safetensors</c>, a sharded set described by
-/// <c>model.safetensors.index.json</c>, or any other <c>*.safetensors</c> files in the directory.
+/// <c>model.safetensors.index.json</c>, any other <c>*.safetensors</c> files in the directory, or one such file given by path.
 /// Only headers are read here; data is streamed later by <see cref="TensorReader"/>.
 /// </summary>
 internal sealed class SafetensorsWeightFormat : IWeightFormat
@@ -14,16 +14,17 @@ internal sealed class SafetensorsWeightFormat : IWeightFormat
 
     public string Name => "safetensors";
 
-    public bool Detect(string directory) =>
-        File.Exists(Path.Combine(directory, IndexFileName)) || Directory.EnumerateFiles(directory, "*.safetensors").Any();
+    public bool Detect(string path) => File.Exists(path)
+        ? path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
+        : Directory.Exists(path) && (File.Exists(Path.Combine(path, IndexFileName)) || Directory.EnumerateFiles(path, "*.safetensors").Any());
 
-    public WeightSet Open(string directory)
+    public WeightSet Open(string path)
     {
-        var indexPath = Path.Combine(directory, IndexFileName);
-        if (File.Exists(indexPath))
-            return OpenSharded(directory, indexPath);
+        var indexPath = Path.Combine(path, IndexFileName);
+        if (!File.Exists(path) && File.Exists(indexPath))
+            return OpenSharded(path, indexPath);
 
-        var files = Directory.EnumerateFiles(directory, "*.safetensors").Order(StringComparer.Ordinal).ToList();
+        var files = File.Exists(path) ? [path] : Directory.EnumerateFiles(path, "*.safetensors").Order(StringComparer.Ordinal).ToList();
         var tensors = new List<WeightTensor>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in files)

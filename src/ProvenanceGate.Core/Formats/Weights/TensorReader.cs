@@ -53,7 +53,17 @@ public sealed class TensorReader : IDisposable
         {
             var rows = (int)Math.Min(rowsPerChunk, totalRows - row);
             var bytes = (int)(rows * rowBytes);
-            ReadExactly(handle, _raw.AsSpan(0, bytes), tensor.FileOffset + (row * rowBytes), tensor.FilePath);
+            if (tensor.Decoder is { } decoder)
+            {
+                if (tensor.DType != SafetensorsDType.F32)
+                    throw new InvalidOperationException($"decoded tensor '{tensor.Name}' must be declared F32");
+                BytesRead += decoder.Read(handle, tensor, row * rowLength, MemoryMarshal.Cast<byte, float>(_raw.AsSpan(0, bytes)));
+            }
+            else
+            {
+                ReadExactly(handle, _raw.AsSpan(0, bytes), tensor.FileOffset + (row * rowBytes), tensor.FilePath);
+            }
+
             _block.Reset(tensor.DType, _raw, bytes, (int)rowLength, row, rows);
             onBlock(_block);
         }
@@ -66,6 +76,8 @@ public sealed class TensorReader : IDisposable
     public static long EffectiveRowLength(WeightTensor tensor)
     {
         var rowLength = tensor.RowLength;
+        if (tensor.Decoder is not null)
+            return rowLength;
         var maxElements = ChunkBytes / SafetensorsDTypes.SizeOf(tensor.DType);
         if (rowLength <= maxElements)
             return rowLength;
