@@ -34,6 +34,9 @@ public sealed class GenerateModelBom : Microsoft.Build.Utilities.Task
     /// </summary>
     public ITaskItem[] Models { get; set; } = [];
 
+    /// <summary>$(OutDir): model files found there by content that no item declares are listed as undeclared models.</summary>
+    public string? OutputDirectory { get; set; }
+
     /// <summary>CycloneDX spec version of the output (default 1.6).</summary>
     public string? SpecVersion { get; set; }
 
@@ -46,10 +49,11 @@ public sealed class GenerateModelBom : Microsoft.Build.Utilities.Task
 
     public override bool Execute() => TaskDiagnostics.Run(Log, () =>
     {
-        var models = ModelItem.FromItems(Models, ProjectDirectory);
         var packages = NuGetAssetsReader.Read(ProjectAssetsFile, TargetFramework);
+        var models = ModelItem.FromItems(Models, ProjectDirectory, packages);
         Log.LogMessage(MessageImportance.Low, $"ProvenanceGate: {packages.Packages.Count} NuGet packages for '{packages.TargetFramework}', {models.Count} models");
-        var (json, warnings) = BomComposer.Compose(ProjectName, ProjectVersion, packages, models, SpecVersion);
+        var (json, warnings) = BomComposer.Compose(ProjectName, ProjectVersion, packages, models, SpecVersion,
+            string.IsNullOrEmpty(OutputDirectory) ? null : Path.GetFullPath(OutputDirectory, ProjectDirectory));
         foreach (var warning in warnings)
             TaskDiagnostics.Log(Log, warning);
         BomChanged = IO.AtomicFile.WriteAllTextIfChanged(BomPath, json);
