@@ -56,7 +56,14 @@ public static class ModelFileDetector
         if (head.AsSpan(0, 4).SequenceEqual("PK\u0003\u0004"u8))
             return DetectZip(stream, length);
         if (head[0] == 0x80 && head[1] is >= 2 and <= 5)
-            return head.AsSpan(2).StartsWith(TorchLegacyMagic) ? ModelFormats.PyTorch : ModelFormats.Pickle;
+        {
+            if (head.AsSpan(2).StartsWith(TorchLegacyMagic))
+                return ModelFormats.PyTorch;
+            // A pickle ends with STOP ('.'); binary files that merely start with 0x80 rarely do.
+            stream.Position = length - 1;
+            return stream.ReadByte() == '.' ? ModelFormats.Pickle : null;
+        }
+
         if (IsSafetensors(head, length))
             return ModelFormats.Safetensors;
         return DetectProtobuf(stream, length, fileName, extension);
