@@ -49,8 +49,11 @@ public sealed class GenerateModelBom : Microsoft.Build.Utilities.Task
 
     public override bool Execute() => TaskDiagnostics.Run(Log, () =>
     {
-        var packages = NuGetAssetsReader.Read(ProjectAssetsFile, TargetFramework);
-        var models = ModelItem.FromItems(Models, ProjectDirectory, packages);
+        // The items are checked first: a wrong model path is the error to report even before a restore.
+        NuGetDependencyGraph? restored = null;
+        NuGetDependencyGraph Packages() => restored ??= NuGetAssetsReader.Read(ProjectAssetsFile, TargetFramework);
+        var models = ModelItem.FromItems(Models, ProjectDirectory, Packages);
+        var packages = Packages();
         Log.LogMessage(MessageImportance.Low, $"ProvenanceGate: {packages.Packages.Count} NuGet packages for '{packages.TargetFramework}', {models.Count} models");
         var (json, warnings) = BomComposer.Compose(ProjectName, ProjectVersion, packages, models, SpecVersion,
             string.IsNullOrEmpty(OutputDirectory) ? null : Path.GetFullPath(OutputDirectory, ProjectDirectory));

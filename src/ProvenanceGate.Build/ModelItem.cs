@@ -18,8 +18,8 @@ internal sealed record ModelItem(
 {
     public const string DefaultDeclarationFileName = "provenance.yaml";
 
-    /// <param name="packages">The project's packages: an item with <c>Package="Id"</c> metadata names a folder inside that package.</param>
-    public static IReadOnlyList<ModelItem> FromItems(IEnumerable<ITaskItem> items, string projectDirectory, NuGetDependencyGraph? packages = null)
+    /// <param name="packages">The project's packages, read only when an item has <c>Package="Id"</c> metadata (a folder inside that package).</param>
+    public static IReadOnlyList<ModelItem> FromItems(IEnumerable<ITaskItem> items, string projectDirectory, Func<NuGetDependencyGraph>? packages = null)
     {
         var models = new List<ModelItem>();
         foreach (var item in items)
@@ -47,11 +47,11 @@ internal sealed record ModelItem(
     }
 
     /// <summary>The extracted package an item's <c>Package</c> metadata names, or null for an item of the project's own.</summary>
-    private static string? PackageRoot(ITaskItem item, NuGetDependencyGraph? packages)
+    private static string? PackageRoot(ITaskItem item, Func<NuGetDependencyGraph>? packages)
     {
         if (Metadata(item, "Package") is not { } id)
             return null;
-        var package = packages?.Find(id)
+        var package = packages?.Invoke().Find(id)
             ?? throw Diagnostics.Diagnostics.ModelPackageNotFound.Exception($"ProvenanceModel '{item.ItemSpec}': package '{id}' is not among the project's restored packages");
         return package.Directory
             ?? throw Diagnostics.Diagnostics.ModelPackageNotFound.Exception($"ProvenanceModel '{item.ItemSpec}': package '{id}' {package.Version} is not in the packages folder (restore first)");

@@ -48,10 +48,7 @@ public sealed class VerifyModelBom : Microsoft.Build.Utilities.Task
 
     public override bool Execute() => TaskDiagnostics.Run(Log, () =>
     {
-        var packages = Models.Any(m => !string.IsNullOrEmpty(m.GetMetadata("Package"))) && !string.IsNullOrEmpty(ProjectAssetsFile)
-            ? NuGet.NuGetAssetsReader.Read(ProjectAssetsFile, TargetFramework)
-            : null;
-        var models = ModelItem.FromItems(Models, ProjectDirectory, packages);
+        var models = ModelItem.FromItems(Models, ProjectDirectory, () => NuGet.NuGetAssetsReader.Read(ProjectAssetsFile ?? "", TargetFramework));
         var options = new GateOptions
         {
             BomPath = BomPath,

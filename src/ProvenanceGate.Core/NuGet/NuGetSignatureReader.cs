@@ -98,7 +98,7 @@ public static class NuGetSignatureReader
     {
         var signerInfo = new AsnReader(encoded, AsnEncodingRules.BER).ReadSequence();
         signerInfo.ReadInteger();
-        var serial = SignerSerial(signerInfo.ReadEncodedValue());
+        var signerId = signerInfo.ReadEncodedValue();
         signerInfo.ReadSequence(); // digestAlgorithm
         var kind = counterSignature ? RepositoryKind : AuthorKind;
         if (signerInfo.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 0)))
@@ -128,7 +128,7 @@ public static class NuGetSignatureReader
             }
         }
 
-        var certificate = certificates.FirstOrDefault(c => serial is not null && SerialOf(c).SequenceEqual(serial));
+        var certificate = certificates.FirstOrDefault(c => Identifies(signerId, c));
         if (certificate is not null)
         {
             using var x509 = X509CertificateLoader.LoadCertificate(certificate);
@@ -153,23 +153,28 @@ public static class NuGetSignatureReader
         }
     }
 
-    /// <summary>The serial number of an IssuerAndSerialNumber signer identifier (NuGet signs with those, not key ids).</summary>
-    private static byte[]? SignerSerial(ReadOnlyMemory<byte> sid)
+    /// <summary>
+    /// Whether a SignerIdentifier names <paramref name="certificate"/>: IssuerAndSerialNumber (issuer and serial) or
+    /// [0] SubjectKeyIdentifier (nuget.org's signatures use the latter).
+    /// </summary>
+    private static bool Identifies(ReadOnlyMemory<byte> signerId, byte[] certificate)
     {
-        var reader = new AsnReader(sid, AsnEncodingRules.BER);
-        if (!reader.PeekTag().HasSameClassAndValue(Asn1Tag.Sequence))
-            return null;
-        var sequence = reader.ReadSequence();
-        sequence.ReadEncodedValue(); // issuer
-        return sequence.ReadIntegerBytes().ToArray();
-    }
-
-    private static byte[] SerialOf(byte[] certificate)
-    {
+        var reader = new AsnReader(signerId, AsnEncodingRules.BER);
         var tbs = new AsnReader(certificate, AsnEncodingRules.DER).ReadSequence().ReadSequence();
         if (tbs.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 0)))
             tbs.ReadEncodedValue(); // version
-        return tbs.ReadIntegerBytes().ToArray();
+        var serial = tbs.ReadIntegerBytes();
+        tbs.ReadSequence();          // signature algorithm
+        var issuer = tbs.ReadEncodedValue();
+        if (reader.PeekTag().HasSameClassAndValue(Asn1Tag.Sequence))
+        {
+            var issuerAndSerial = reader.ReadSequence();
+            return issuerAndSerial.ReadEncodedValue().Span.SequenceEqual(issuer.Span) && issuerAndSerial.ReadIntegerBytes().Span.SequenceEqual(serial.Span);
+        }
+
+        var keyId = reader.ReadOctetString(new Asn1Tag(TagClass.ContextSpecific, 0));
+        using var x509 = X509CertificateLoader.LoadCertificate(certificate);
+        return x509.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()?.SubjectKeyIdentifierBytes.Span.SequenceEqual(keyId) == true;
     }
 
     /// <summary>genTime of an RFC 3161 timestamp token (a SignedData over a TSTInfo).</summary>
