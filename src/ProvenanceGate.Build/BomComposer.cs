@@ -10,8 +10,10 @@ namespace ProvenanceGate.Build;
 internal static class BomComposer
 {
     /// <param name="outputDirectory">The build's output folder: model files found there that no item declares are listed as undeclared.</param>
+    /// <param name="trustedKeys">Keys a model package's own ML-BOM must be signed with for its models to count as declared.</param>
     public static (string Json, IReadOnlyList<Diagnostic> Warnings) Compose(
-        string projectName, string? projectVersion, NuGetDependencyGraph packages, IReadOnlyList<ModelItem> models, string? specVersion, string? outputDirectory = null)
+        string projectName, string? projectVersion, NuGetDependencyGraph packages, IReadOnlyList<ModelItem> models, string? specVersion,
+        string? outputDirectory = null, IReadOnlyList<Signing.TrustedKey>? trustedKeys = null)
     {
         var builder = string.IsNullOrEmpty(specVersion) ? new AiBomBuilder() : new AiBomBuilder(specVersion);
         builder.WithApplication(new ApplicationComponent(projectName, string.IsNullOrEmpty(projectVersion) ? null : projectVersion));
@@ -46,6 +48,11 @@ internal static class BomComposer
             });
             warnings.AddRange(part.Warnings);
         }
+
+        var (packaged, untrusted) = PackagedModelBoms.Find(packages, trustedKeys ?? []);
+        warnings.AddRange(untrusted);
+        foreach (var model in packaged)
+            builder.AddModel(model.Part);
 
         if (outputDirectory is not null && Directory.Exists(outputDirectory))
         {

@@ -166,6 +166,87 @@ public sealed partial class PackagedModelTests
         Assert.That(BomValidator.Validate(bom.ToJsonString(), "resnet.cdx.json").Where(d => d.Severity == DiagnosticSeverity.Error), Is.Empty);
     }
 
+    [Test, Order(4)]
+    public void A_model_package_with_its_own_signed_bom_needs_no_declaration_and_fails_once_its_model_is_swapped()
+    {
+        // The model package: a library that ships samples/models/sample-finetune and, through ProvenanceGate.Build's
+        // pack step, its signed ML-BOM under provenance/net10.0/.
+        var library = Directory.CreateDirectory(Path.Combine(PackagesFixture.Workspace, "SampleFinetunePackage")).FullName;
+        Directory.CreateDirectory(Path.Combine(library, "build"));
+        File.WriteAllText(Path.Combine(library, "SampleFinetunePackage.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <PackageId>Acme.SampleFinetune</PackageId>
+                <Version>1.0.0</Version>
+                <IsPackable>true</IsPackable>
+                <ProvenanceGateSigningKey>../SignedModelApp/keys/sample-signing.key</ProvenanceGateSigningKey>
+                <ProvenanceGateTrustedKeys>../SignedModelApp/keys/sample-signing.pub</ProvenanceGateTrustedKeys>
+                <ProvenanceGateVerifyOnBuild>true</ProvenanceGateVerifyOnBuild>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="ProvenanceGate.Build" Version="{PackagesFixture.PackageVersion}" PrivateAssets="all" />
+                <ProvenanceModel Include="../models/sample-finetune" BaseFingerprint="../SignedModelApp/base/dev-base.fingerprint.json" />
+                <None Include="../models/sample-finetune/**" Pack="true" PackagePath="tools/models/sample-finetune/" />
+                <None Include="build/Acme.SampleFinetune.props" Pack="true" PackagePath="build/" />
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(library, "build", "Acme.SampleFinetune.props"), """
+            <Project>
+              <ItemGroup>
+                <Content Include="$(MSBuildThisFileDirectory)..\tools\models\**\*.*">
+                  <Link>models\%(RecursiveDir)%(Filename)%(Extension)</Link>
+                  <CopyToOutputDirectory>PreserveNewest</CopyToOutputDirectory>
+                </Content>
+              </ItemGroup>
+            </Project>
+            """);
+        var pack = DotNet.Run(library, PackagesFixture.Packages, "pack", "-o", PackagesFixture.Feed);
+        Assert.That(pack.ExitCode, Is.Zero, pack.ToString());
+
+        var app = new Sample("ModelPackageConsumerApp");
+        Directory.CreateDirectory(app.Directory);
+        File.WriteAllText(Path.Combine(app.Directory, "Program.cs"), "System.Console.WriteLine(\"chat\");\n");
+        File.WriteAllText(app.Project, $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <ProvenanceGateSigningKey>../SignedModelApp/keys/sample-signing.key</ProvenanceGateSigningKey>
+                <ProvenanceGateTrustedKeys>../SignedModelApp/keys/sample-signing.pub</ProvenanceGateTrustedKeys>
+                <ProvenanceGateVerifyOnBuild>true</ProvenanceGateVerifyOnBuild>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="ProvenanceGate.Build" Version="{PackagesFixture.PackageVersion}" PrivateAssets="all" />
+                <PackageReference Include="Acme.SampleFinetune" Version="1.0.0" />
+              </ItemGroup>
+            </Project>
+            """);
+
+        var green = app.Run("build", app.Project);
+
+        Assert.That(green.ExitCode, Is.Zero, green.ToString());
+        var bom = Sample.ReadJson(Path.Combine(app.OutputDirectory, app.BomFileName));
+        var model = Sample.Objects(bom).Single(o => (string?)o["type"] == "machine-learning-model" && o["pedigree"] is not null);
+        Assert.That(model["properties"]!.AsArray().Where(p => (string?)p!["name"] == "provenancegate:nuget:package").Select(p => (string?)p!["value"]),
+            Is.EqualTo((string[])["pkg:nuget/Acme.SampleFinetune@1.0.0"]));
+        Assert.That(model["pedigree"]!["ancestors"]!.AsArray().Select(a => (string?)a!["name"]), Has.Some.Contains("dev-base"), "the lineage travels with the model");
+        Assert.That(Sample.Objects(bom).Any(o => (string?)o["type"] == "machine-learning-model" && o["properties"]?.AsArray()
+            .Any(p => (string?)p!["name"] == "provenancegate:declared" && (string?)p["value"] == "false") == true), Is.False);
+
+        // Swap the model's weights inside the restored package: the shipped file no longer matches the package's signed BOM.
+        var weights = Path.Combine(PackagesFixture.Packages, "acme.samplefinetune", "1.0.0", "tools", "models", "sample-finetune", "model.safetensors");
+        var bytes = File.ReadAllBytes(weights);
+        bytes[^3] ^= 0x20;
+        File.WriteAllBytes(weights, bytes);
+
+        var red = app.Run("build", app.Project);
+
+        Assert.That(red.ExitCode, Is.Not.Zero, red.ToString());
+        Assert.That(UndeclaredAtProject().Matches(red.Output).Select(m => m.Groups["path"].Value).Distinct(), Is.EqualTo((string[])["models/sample-finetune/model.safetensors"]), red.ToString());
+    }
+
     /// <summary>"…/OnnxConsumerApp.csproj : error PG4090: model file 'Models/tiny-add.onnx' (…)": the fix goes in the project file.</summary>
     [GeneratedRegex(@"\.csproj\s?: error PG4090: model file '(?<path>[^']+)'", RegexOptions.Multiline)]
     private static partial Regex UndeclaredAtProject();

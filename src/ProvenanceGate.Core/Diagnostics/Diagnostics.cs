@@ -98,6 +98,7 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor GatePickleMalformed = new("PG4083", "Pickle file cannot be inspected", ExitCodes.GateFailed);
     public static readonly DiagnosticDescriptor GateModelUndeclared = new("PG4090", "Model ships without provenance", ExitCodes.GateFailed);
     public static readonly DiagnosticDescriptor GateModelPackageUnsigned = new("PG4091", "Model comes from an unsigned NuGet package", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor PackageBomUntrusted = new("PG4092", "Package ML-BOM is not signed by a trusted key", ExitCodes.GateFailed);
 
     // ---- PG5xxx: MSBuild integration ------------------------------------------------------------
     public static readonly DiagnosticDescriptor AssetsFileInvalid = new("PG5001", "Project assets file missing or malformed", ExitCodes.InputError);
