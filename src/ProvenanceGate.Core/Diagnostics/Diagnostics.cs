@@ -96,6 +96,9 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor GatePickleFormat = new("PG4081", "Weights use an unsafe pickle-based format", ExitCodes.GateFailed);
     public static readonly DiagnosticDescriptor GatePickleUnknownGlobal = new("PG4082", "Pickle file imports a global not on the allow list", ExitCodes.GateFailed);
     public static readonly DiagnosticDescriptor GatePickleMalformed = new("PG4083", "Pickle file cannot be inspected", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateModelUndeclared = new("PG4090", "Model ships without provenance", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateModelPackageUnsigned = new("PG4091", "Model comes from an unsigned NuGet package", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor PackageBomUntrusted = new("PG4092", "Package ML-BOM is not signed by a trusted key", ExitCodes.GateFailed);
 
     // ---- PG5xxx: MSBuild integration ------------------------------------------------------------
     public static readonly DiagnosticDescriptor AssetsFileInvalid = new("PG5001", "Project assets file missing or malformed", ExitCodes.InputError);
@@ -106,6 +109,7 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor UnsupportedMSBuild = new("PG5006", "Unsupported MSBuild host", ExitCodes.InputError);
     // No longer emitted: the build gate now checks every model's files and lineage. Kept because codes are never reused.
     public static readonly DiagnosticDescriptor SeveralModelsNotFingerprinted = new("PG5007", "Several models: digests and lineage not checked in the build", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor ModelPackageNotFound = new("PG5010", "ProvenanceModel package not found", ExitCodes.InputError);
 
     // ---- PG6xxx: CI integrations ----------------------------------------------------------------
     // Raised by the GitHub Action and the Azure Pipelines task (JavaScript), catalogued here so they read like the CLI's.
