@@ -17,7 +17,7 @@ internal static class GitHubCommand
 
     public static Command Create()
     {
-        var report = new Option<string>("--report") { Description = "The verify JSON report (--report json=PATH of verify)", Required = true };
+        var report = new Option<string>("--report") { Description = "The verify JSON report (--report json=PATH of verify); without it verify could not run and the check run says so" };
         var markdown = new Option<string>("--markdown") { Description = "The verify Markdown report (--report markdown=PATH of verify)", Required = true };
         var prComment = new Option<bool>("--pr-comment") { Description = "Create or update ProvenanceGate's comment on the pull request (needs pull-requests: write)" };
         var check = new Option<bool>("--check") { Description = "Publish a check run with an annotation per finding (needs checks: write)" };
@@ -37,7 +37,7 @@ internal static class GitHubCommand
         {
             if (!context.Get(prComment) && !context.Get(check))
                 throw Diagnostics.Diagnostics.UsageError.Exception("pass --pr-comment, --check or both");
-            var verifyReport = VerifyReport.Load(context.Get(report)!);
+            var verifyReport = context.Get(report) is { } reportPath ? VerifyReport.Load(reportPath) : null;
             var markdownPath = context.Get(markdown)!;
             if (!File.Exists(markdownPath))
                 throw Diagnostics.Diagnostics.FileNotFound.Exception("Markdown report not found", markdownPath);

@@ -102,21 +102,22 @@ internal sealed class GitHubFeedback
     }
 
     /// <summary>Publishes a completed check run on the head commit, with every finding as an annotation.</summary>
-    public async Task<string> PublishCheckRunAsync(VerifyReport report, string markdown, string name, string? workspace)
+    /// <param name="report">Null when verify could not run (exit 2): the check fails with the Markdown explaining why.</param>
+    public async Task<string> PublishCheckRunAsync(VerifyReport? report, string markdown, string name, string? workspace)
     {
         if (string.IsNullOrEmpty(_target.HeadSha))
             throw Diagnostics.Diagnostics.GitHubContextMissing.Exception("no head commit (pass --sha)");
-        var title = report.Passed
-            ? $"PASS: {report.Warnings} warning(s)"
+        var title = report is null ? "ERROR: verify could not check the BOM"
+            : report.Passed ? $"PASS: {report.Warnings} warning(s)"
             : $"FAIL: {report.Errors} error(s), {report.Warnings} warning(s)";
         var summary = Truncate(markdown, "_Truncated: the full report is in the job summary._");
-        var annotations = report.Findings.Select(f => Annotation(f, report.Bom, workspace)).ToList();
+        var annotations = report?.Findings.Select(f => Annotation(f, report.Bom, workspace)).ToList() ?? [];
         var batches = annotations.Chunk(AnnotationsPerRequest).ToList();
 
         var run = await _client.Check.Run.Create(_target.Owner, _target.Repository, new NewCheckRun(name, _target.HeadSha)
         {
             Status = CheckStatus.Completed,
-            Conclusion = report.Passed ? CheckConclusion.Success : CheckConclusion.Failure,
+            Conclusion = report is { Passed: true } ? CheckConclusion.Success : CheckConclusion.Failure,
             CompletedAt = DateTimeOffset.UtcNow,
             Output = new NewCheckRunOutput(title, summary) { Annotations = batches.Count > 0 ? batches[0] : [] },
         });
