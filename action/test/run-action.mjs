@@ -2,7 +2,7 @@
 // the small expression subset the action uses, runs each `run:` step with bash and the env the runner would give
 // it (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_EVENT_PATH, RUNNER_TEMP, ...), and records `uses:` steps with
 // their resolved inputs instead of running them.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -213,7 +213,7 @@ export function runAction({ inputs = {}, event = {}, eventName = "push", workspa
         GITHUB_OUTPUT: outputFile,
         GITHUB_STEP_SUMMARY: summaryFile,
         RUNNER_TEMP: runnerTemp,
-        RUNNER_TOOL_CACHE: join(root, "tool-cache"),
+        RUNNER_TOOL_CACHE: env.RUNNER_TOOL_CACHE ?? join(root, "tool-cache"),
       },
     });
     Object.assign(record, {
@@ -238,5 +238,27 @@ export function runAction({ inputs = {}, event = {}, eventName = "push", workspa
     failed,
     runnerTemp,
     workspace,
+  };
+}
+
+/**
+ * Starts test/fixtures/fake-github.mjs as a child process (runAction blocks this process's event loop) and
+ * returns its base URL, the requests it logged so far, and stop().
+ */
+export async function startFakeGitHub({ mode = "ok", tempRoot = tmpdir() } = {}) {
+  const log = join(mkdtempSync(join(tempRoot, "pgci-github-")), "requests.jsonl");
+  writeFileSync(log, "");
+  const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), "fixtures", "fake-github.mjs"), log], {
+    env: { ...process.env, FAKE_GITHUB_MODE: mode },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once("data", (data) => resolve(String(data).trim()));
+    child.once("exit", (code) => reject(new Error(`fake GitHub exited ${code}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    requests: () => readFileSync(log, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line)),
+    stop: () => child.kill(),
   };
 }
