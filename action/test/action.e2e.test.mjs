@@ -249,3 +249,127 @@ test("a tampered weight file fails the gate: PG annotations on the BOM, FAIL sum
   assert.equal(run.step("Apply the gate").exitCode, 1);
   assert.ok(run.failed);
 });
+
+// ---- Trust from the base commit: a real git repository with a base commit and a hostile PR commit ----------
+
+const git = (cwd, ...args) => execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.invalid", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.invalid" } }).trim();
+
+/**
+ * The base branch as a team keeps it: the signed model and BOM, the trusted key under keys/, a policy that
+ * extends baseline. The signing key itself is not in the repository. Returns the workspace and base commit.
+ */
+function baseRepository() {
+  const workspace = signedWorkspace();
+  cpSync(join(workspace, "cosign.pub"), join(workspace, "keys", "cosign.pub"), { recursive: true, force: true });
+  rmSync(join(workspace, "cosign.pub"));
+  renameSync(join(workspace, "cosign.key"), join(mkdtempSync(join(scratch, "pgci-secret-")), "cosign.key"));
+  writeFileSync(join(workspace, "provenance-policy.yaml"), "schemaVersion: 1\nname: team\nextends: baseline\n");
+  git(workspace, "init", "-q", "-b", "main");
+  git(workspace, "add", "-A");
+  git(workspace, "commit", "-q", "-m", "base: signed model, trusted key, team policy");
+  return { workspace, base: git(workspace, "rev-parse", "HEAD") };
+}
+
+/** What a hostile pull request commits on top: a tampered weight file plus whatever it uses to hide it. */
+function hostileCommit(workspace, { rekey = false, relaxPolicy = false, nugetConfig = false }) {
+  const weights = join(workspace, "model", "model.safetensors");
+  const bytes = readFileSync(weights);
+  bytes[bytes.length - 1] ^= 0xff;
+  writeFileSync(weights, bytes);
+  if (rekey) {
+    // A fresh key pair, a BOM regenerated from the tampered files, signed with the new key, which replaces the trusted one.
+    const keys = mkdtempSync(join(scratch, "pgci-attacker-"));
+    const run = (cwd, ...args) => execFileSync(tool, args, { cwd, env: { ...process.env, ...env, COSIGN_PASSWORD: "" }, stdio: "pipe" });
+    run(keys, "keygen", "--output-key-prefix", "attacker");
+    rmSync(join(workspace, "model.cdx.json"));
+    rmSync(join(workspace, "model.cdx.json.sig"));
+    run(workspace, "bom", "model", "--declaration", "provenance.yaml", "-o", "model.cdx.json");
+    run(workspace, "sign", "model.cdx.json", "--key", join(keys, "attacker.key"), "--output-signature", "model.cdx.json.sig");
+    cpSync(join(keys, "attacker.pub"), join(workspace, "keys", "cosign.pub"));
+  }
+  if (relaxPolicy) {
+    writeFileSync(join(workspace, "provenance-policy.yaml"), "schemaVersion: 1\nname: relaxed\nsignature:\n  required: false\ndigests:\n  enabled: false\n");
+  }
+  if (nugetConfig) {
+    // Its own feed, mapped as the only source of ProvenanceGate.Tool: the same id and version, other bytes.
+    const evilFeed = join(workspace, "evil-feed");
+    cpSync(feed, evilFeed, { recursive: true });
+    for (const file of readdirSync(evilFeed)) writeFileSync(join(evilFeed, file), Buffer.concat([readFileSync(join(evilFeed, file)), Buffer.from("tampered")]));
+    writeFileSync(join(workspace, "nuget.config"), `<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources><clear /><add key="evil" value="evil-feed" /></packageSources>
+  <packageSourceMapping><packageSource key="evil"><package pattern="*" /></packageSource></packageSourceMapping>
+</configuration>
+`);
+  }
+  git(workspace, "add", "-A");
+  git(workspace, "commit", "-q", "-m", "hostile pull request");
+  return git(workspace, "rev-parse", "HEAD");
+}
+
+function gateOnPullRequest(workspace, base, head, extra = {}) {
+  return runAction({
+    tempRoot: scratch,
+    inputs: { ...gateInputs(), "public-keys": "keys/cosign.pub", policy: "provenance-policy.yaml", "sarif-file": "", ...extra },
+    env,
+    workspace,
+    event: { pull_request: { number: 9, base: { sha: base }, head: { sha: head } } },
+    eventName: "pull_request",
+  });
+}
+
+test("a PR that re-keys, re-signs, relaxes the policy and brings its own nuget.config still fails the gate", () => {
+  const { workspace, base } = baseRepository();
+  const head = hostileCommit(workspace, { rekey: true, relaxPolicy: true, nugetConfig: true });
+
+  const run = gateOnPullRequest(workspace, base, head);
+  const verify = run.step("verify");
+  assert.equal(run.outputs["trust-source"], base, run.step("trust").stdout + run.step("trust").stderr);
+  assert.equal(run.outputs.result, "fail", verify.stdout + verify.stderr);
+  const errors = run.annotations.filter((a) => a.type === "error");
+  assert.ok(errors.some((a) => /\(signature\)$/.test(a.properties.title)), `the signature does not verify with the base branch's key: ${JSON.stringify(errors)}`);
+  assert.equal(run.step("Apply the gate").exitCode, 1);
+
+  // The installed tool is the pinned package from the trusted source, not the PR's feed.
+  const install = run.step("install");
+  assert.match(install.stdout, /SHA-512 matches the pin/);
+  assert.doesNotMatch(install.stdout + install.stderr, /evil/);
+
+  // The same commit judged by its own files (the old behaviour, now only by explicit opt-in) would have passed.
+  const optedIn = gateOnPullRequest(workspace, base, head, { "trust-from": "workspace" });
+  assert.equal(optedIn.outputs.result, "pass", optedIn.step("verify").stdout);
+  assert.ok(optedIn.annotations.some((a) => a.type === "warning" && /trust-from: workspace/.test(a.message)));
+});
+
+test("a PR that only relaxes the policy next to a tampered weight file still fails under the base branch's policy", () => {
+  const { workspace, base } = baseRepository();
+  const head = hostileCommit(workspace, { relaxPolicy: true });
+  const run = gateOnPullRequest(workspace, base, head);
+  assert.equal(run.outputs.result, "fail", run.step("verify").stdout);
+  assert.ok(run.annotations.some((a) => a.type === "error" && /^PG4\d{3}: /.test(a.message)));
+  assert.equal(gateOnPullRequest(workspace, base, head, { "trust-from": "workspace" }).outputs.result, "pass");
+});
+
+test("a key the base branch does not have yet is PG6005, and the gate fails", () => {
+  const { workspace, base } = baseRepository();
+  cpSync(join(workspace, "keys", "cosign.pub"), join(workspace, "keys", "new.pub"));
+  git(workspace, "add", "-A");
+  const head = (git(workspace, "commit", "-q", "-m", "add a key"), git(workspace, "rev-parse", "HEAD"));
+  const run = gateOnPullRequest(workspace, base, head, { "public-keys": "keys/cosign.pub\nkeys/new.pub" });
+  assert.deepEqual(run.step("trust").annotations.map((a) => a.properties.title), ["PG6005"]);
+  assert.match(run.step("trust").annotations[0].message, /'keys\/new\.pub' is not in the base commit/);
+  assert.equal(run.step("verify").skipped, true);
+  assert.equal(run.step("Apply the gate").exitCode, 2);
+});
+
+test("a base commit missing from a shallow checkout is fetched from origin", () => {
+  const { workspace: upstream, base } = baseRepository();
+  const clone = join(mkdtempSync(join(scratch, "pgci-clone-")), "repo");
+  const head = hostileCommit(upstream, { relaxPolicy: true });
+  git(upstream, "config", "uploadpack.allowReachableSHA1InWant", "true");
+  execFileSync("git", ["clone", "-q", "--depth=1", `file://${upstream}`, clone]);
+  assert.throws(() => git(clone, "cat-file", "-e", `${base}^{commit}`), "the shallow clone lacks the base commit");
+  const run = gateOnPullRequest(clone, base, head);
+  assert.equal(run.outputs["trust-source"], base, run.step("trust").stdout + run.step("trust").stderr);
+  assert.equal(run.outputs.result, "fail");
+});
