@@ -355,7 +355,12 @@ public static class ReportWriters
         writer.WriteLine("```");
     }
 
-    private static string Label(string text) => text.Replace("\"", "#quot;", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
+    // Mermaid entity codes: a label is BOM text and must not become markup in the rendered diagram.
+    private static string Label(string text) => text
+        .Replace("\"", "#quot;", StringComparison.Ordinal)
+        .Replace("<", "#lt;", StringComparison.Ordinal)
+        .Replace(">", "#gt;", StringComparison.Ordinal)
+        .Replace("\n", " ", StringComparison.Ordinal);
 
     private static string StatusBadge(CheckStatus status) => status switch
     {
@@ -383,7 +388,8 @@ public static class ReportWriters
                 '@' => "@&#8203;",
                 '\r' => "",
                 '\n' => "<br>",
-                '|' or '\\' or '`' or '*' or '_' or '[' or ']' or '(' or ')' or '!' or '~' or '#' => "\\" + c,
+                // Table cell breaks, code spans, and link or image brackets; other punctuation cannot inject anything.
+                '|' or '\\' or '`' or '[' or ']' => "\\" + c,
                 _ => c.ToString(),
             });
         }
