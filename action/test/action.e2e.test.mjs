@@ -373,3 +373,18 @@ test("a base commit missing from a shallow checkout is fetched from origin", () 
   assert.equal(run.outputs["trust-source"], base, run.step("trust").stdout + run.step("trust").stderr);
   assert.equal(run.outputs.result, "fail");
 });
+
+test("the release script pins exactly the package it is given, and only the version this repository declares", () => {
+  const nupkg = join(feed, readdirSync(feed).find((f) => f.endsWith(".nupkg")));
+  const printed = execFileSync("bash", [join(actionDir, "scripts", "pin-tool.sh"), "--print", nupkg], { encoding: "utf8" });
+  assert.match(printed, new RegExp(`^version=${version.replaceAll(".", "\\.")}$`, "m"));
+  assert.match(printed, new RegExp(`^sha512=${sha512}$`, "m"), "the hash of the very bytes to publish");
+  const committed = readFileSync(join(actionDir, "provenancegate-tool.lock"), "utf8");
+  assert.equal(/^version=(.+)$/m.exec(committed)[1], version, "the committed pin is this release's version");
+
+  const other = join(mkdtempSync(join(scratch, "pgci-other-")), "ProvenanceGate.Tool.9.9.9.nupkg");
+  cpSync(nupkg, other);
+  const refused = spawnSync("bash", [join(actionDir, "scripts", "pin-tool.sh"), "--print", other], { encoding: "utf8" });
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /is version 9\.9\.9, but Directory\.Build\.props says/);
+});
