@@ -115,7 +115,7 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor CiToolHashMismatch = new("PG6004", "ProvenanceGate tool package does not match its pinned SHA-512", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor CiTrustFileUnavailable = new("PG6005", "Trust file not readable from the base commit", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor CiNodeMissing = new("PG6006", "Node.js not found for the wrapper's report step", ExitCodes.InputError);
-    public static readonly DiagnosticDescriptor GitHubWriteDenied = new("PG6007", "GitHub token cannot write; feedback skipped", ExitCodes.Ok);
+    public static readonly DiagnosticDescriptor GitHubWriteDenied = new("PG6007", "GitHub token cannot write; feedback skipped", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor GitHubRequestFailed = new("PG6008", "GitHub API request failed", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor GitHubContextMissing = new("PG6009", "GitHub repository, pull request or commit unknown", ExitCodes.InputError);
 
