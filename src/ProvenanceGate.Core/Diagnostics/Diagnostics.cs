@@ -116,6 +116,12 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor CiInputInvalid = new("PG6001", "Invalid CI wrapper input", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor CiToolUnavailable = new("PG6002", "ProvenanceGate tool could not be installed or started", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor CiReportUnusable = new("PG6003", "Verify report missing or unreadable", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor CiToolHashMismatch = new("PG6004", "ProvenanceGate tool package does not match its pinned SHA-512", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor CiTrustFileUnavailable = new("PG6005", "Trust file not readable from the base commit", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor CiNodeMissing = new("PG6006", "Node.js not found for the wrapper's report step", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor GitHubWriteDenied = new("PG6007", "GitHub token cannot write; feedback skipped", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor GitHubRequestFailed = new("PG6008", "GitHub API request failed", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor GitHubContextMissing = new("PG6009", "GitHub repository, pull request or commit unknown", ExitCodes.InputError);
 
     /// <summary>Every descriptor above, in code order.</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = typeof(Diagnostics)
