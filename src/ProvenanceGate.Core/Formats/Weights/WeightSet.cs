@@ -79,6 +79,10 @@ public static class WeightFormats
 {
     public static IReadOnlyList<IWeightFormat> All { get; } = [new SafetensorsWeightFormat(), new PyTorch.PyTorchWeightFormat()];
 
+    /// <summary>A single file that a known format reads as a model (never a <c>.json</c> file: those are fingerprints and metadata).</summary>
+    public static bool IsModelFile(string path) =>
+        File.Exists(path) && !path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && All.Any(f => f.Detect(path));
+
     /// <summary>The weights of a model directory or a single model file, or null when no known format is present.</summary>
     public static WeightSet? Open(string path)
     {

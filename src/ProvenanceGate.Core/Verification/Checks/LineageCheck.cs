@@ -59,7 +59,7 @@ internal static class LineageCheck
             ModelFingerprint modelFingerprint;
             try
             {
-                modelFingerprint = ExternalApis.Fingerprint(modelDirectory);
+                modelFingerprint = ExternalApis.Fingerprint(modelDirectory, AdapterBase(scope.BaseFingerprints, ancestors));
             }
             catch (ProvenanceException ex)
             {
@@ -154,7 +154,7 @@ internal static class LineageCheck
         var result = new List<(string, ModelFingerprint?)>();
         foreach (var entry in entries)
         {
-            if (File.Exists(entry) && !entry.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            if (File.Exists(entry) && !entry.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && !Formats.Weights.WeightFormats.IsModelFile(entry))
                 continue;
             try
             {
@@ -168,6 +168,14 @@ internal static class LineageCheck
 
         return result;
     }
+
+    /// <summary>
+    /// For a PEFT adapter: the first declared base found in --base-fingerprints as weights (a model directory or file),
+    /// which the adapter is merged with before it is compared. Null where there is none; a fingerprint alone cannot be merged.
+    /// </summary>
+    private static string? AdapterBase(string? baseFingerprints, List<(JsonObject Node, string JsonPath)> ancestors) =>
+        ancestors.Select(a => FindBaseFingerprint(baseFingerprints, a.Node))
+            .FirstOrDefault(path => path is not null && (Directory.Exists(path) || Formats.Weights.WeightFormats.IsModelFile(path)));
 
     private static DiagnosticSeverity? GatePolicySeverity(Policy.PolicyAction action) => Policy.GatePolicy.SeverityOf(action);
 
@@ -215,7 +223,8 @@ internal static class LineageCheck
                 return fileName[..^suffix.Length];
         }
 
-        return fileName;
+        // A single model file (base.bin, base.safetensors) is matched by its name without the extension.
+        return Path.HasExtension(fileName) && Formats.Weights.WeightFormats.All.Any(f => f.Detect(fileName)) ? Path.GetFileNameWithoutExtension(fileName) : fileName;
     }
 
     /// <summary>Edges for the report graph: base -> model, dataset -> model.</summary>
