@@ -18,6 +18,9 @@ internal sealed record TorchCheckpoint(string Path, string Serialization, IReadO
     /// <summary>The pickle of a checkpoint lists tensors, not data: far below this even for the largest models.</summary>
     public const long MaxPickleBytes = 256L << 20;
 
+    /// <summary>Longest row of a non-contiguous view: one row is gathered into one buffer.</summary>
+    private const long MaxStridedRow = 1 << 24;
+
     private static readonly BigInteger LegacyMagic = BigInteger.Parse("1950a86a20f9469cfc6c", System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
 
     public static TorchCheckpoint Read(string path)
@@ -188,6 +191,10 @@ internal sealed record TorchCheckpoint(string Path, string Serialization, IReadO
 
             if (!TensorReader.IsDecodable(dtype))
                 continue;
+            // An expanded view (stride 0) can describe more elements than its file holds; its rows are gathered whole.
+            if (tensor.ElementCount > tensor.Storage.ElementCount || (tensor.Shape.Length > 0 && tensor.Shape[^1] > MaxStridedRow))
+                throw Diagnostics.Diagnostics.PyTorchUnsupported.Exception(
+                    $"{path}: tensor '{name}' is a view of {tensor.ElementCount} elements over a storage of {tensor.Storage.ElementCount} with rows of {(tensor.Shape.Length > 0 ? tensor.Shape[^1] : 1)}; only views no larger than their storage, with rows of at most {MaxStridedRow} elements, are read", path);
             weights.Add(new WeightTensor(name, SafetensorsDType.F32, tensor.Shape, path, storageStart, tensor.Storage.ElementCount * size)
             {
                 Decoder = new StridedTensorDecoder(dtype, tensor.StorageOffset, tensor.Stride),
