@@ -222,3 +222,71 @@ public sealed class PyTorchCheckpointTests
         Assert.That(FingerprintCache.Key(temp.Combine("twin.bin")), Is.Not.EqualTo(FingerprintCache.Key(file)));
     }
 }
+
+/// <summary>BOM facts of checkpoint files and adapters, from the real `bom` command.</summary>
+public sealed class PyTorchBomTests
+{
+    private static System.Text.Json.Nodes.JsonObject Bom(TempDirectory temp, string directory)
+    {
+        var path = temp.Combine("bom-" + Guid.NewGuid().ToString("N")[..6] + ".cdx.json");
+        var result = Cli.Run("bom", directory, "-o", path, "--timestamp", "2026-11-01T00:00:00Z");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Stderr);
+        return System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+    }
+
+    private static Dictionary<string, string> Properties(System.Text.Json.Nodes.JsonNode component) =>
+        component["properties"]!.AsArray().GroupBy(p => p!["name"]!.GetValue<string>()).ToDictionary(g => g.Key, g => string.Join("|", g.Select(p => p!["value"]!.GetValue<string>())));
+
+    [Test]
+    public void A_bin_model_gets_format_dtypes_and_counts_with_their_source()
+    {
+        using var temp = new TempDirectory();
+        var model = Directory.CreateDirectory(temp.Combine("dev-ft-bin")).FullName;
+        foreach (var file in Directory.EnumerateFiles(RepoPaths.TestData("pytorch", "dev-ft-bf16-sharded")))
+            File.Copy(file, Path.Combine(model, Path.GetFileName(file)));
+        var component = Bom(temp, model)["components"]!.AsArray().Single(c => c!["type"]!.GetValue<string>() == "machine-learning-model")!;
+        var properties = Properties(component);
+        var expected = WeightFormats.Open(RepoPaths.TestData("trained", "models", "dev-ft-bf16"))!;
+
+        Assert.That(properties["provenancegate:weights:format"], Is.EqualTo("pytorch-pickle"));
+        Assert.That(properties["provenancegate:weights:parameter-count"], Is.EqualTo(expected.Tensors.Sum(t => t.ElementCount).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.That(properties["provenancegate:weights:dtypes"], Is.EqualTo("BF16"));
+        Assert.That(properties["provenancegate:source:parameter-count"], Does.Contain("pytorch checkpoint pickle"));
+        var shard = component["components"]!.AsArray().Single(c => c!["name"]!.GetValue<string>() == "pytorch_model-00002-of-00002.bin")!;
+        var shardProperties = Properties(shard);
+        Assert.That(shardProperties["provenancegate:pytorch:serialization"], Is.EqualTo("zip"));
+        Assert.That(int.Parse(shardProperties["provenancegate:pytorch:tensor-count"], System.Globalization.CultureInfo.InvariantCulture), Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void A_refused_checkpoint_is_described_not_read_and_the_bom_still_written()
+    {
+        using var temp = new TempDirectory();
+        var model = Directory.CreateDirectory(temp.Combine("evil")).FullName;
+        File.Copy(RepoPaths.TestData("trained", "models", "dev-ft", "config.json"), Path.Combine(model, "config.json"));
+        var evil = new Verify.PickleBuilder().Proto(2).Global("os", "system").Op('X').Raw(BitConverter.GetBytes(2)).Raw("id"u8.ToArray()).Op(0x85).Op('R').Stop().ToArray();
+        File.WriteAllBytes(Path.Combine(model, "pytorch_model.bin"), Verify.PickleBuilder.TorchZip(evil));
+
+        var component = Bom(temp, model)["components"]!.AsArray().Single(c => c!["type"]!.GetValue<string>() == "machine-learning-model")!;
+        var file = component["components"]!.AsArray().Single(c => c!["name"]!.GetValue<string>() == "pytorch_model.bin")!;
+        Assert.That(Properties(file)["provenancegate:pytorch:unread"], Does.StartWith("PG3041").And.Contain("os.system"));
+        Assert.That(Properties(component).ContainsKey("provenancegate:weights:parameter-count"), Is.False);
+    }
+
+    [Test]
+    public void An_adapter_gets_its_rank_alpha_targets_and_base_with_their_source()
+    {
+        using var temp = new TempDirectory();
+        var bom = Bom(temp, RepoPaths.TestData("pytorch", "lora-dev-base-bin"));
+        var component = bom["components"]!.AsArray().Single(c => c!["type"]!.GetValue<string>() == "machine-learning-model")!;
+        var properties = Properties(component);
+
+        Assert.That(properties["provenancegate:adapter:peft_type"], Is.EqualTo("LORA"));
+        Assert.That(properties["provenancegate:adapter:r"], Is.EqualTo("8"));
+        Assert.That(properties["provenancegate:adapter:lora_alpha"], Is.EqualTo("16"));
+        Assert.That(properties["provenancegate:adapter:target_modules"], Is.EqualTo("q_proj,v_proj"));
+        Assert.That(properties["provenancegate:source:adapter"], Is.EqualTo("adapter_config.json"));
+        Assert.That(component["pedigree"]!["ancestors"]!.AsArray().Single()!["name"]!.GetValue<string>(), Is.EqualTo("dev-base"));
+        Assert.That(properties["provenancegate:weights:dtypes"], Is.EqualTo("F32"), "adapter_model.bin is read like any checkpoint");
+    }
+}

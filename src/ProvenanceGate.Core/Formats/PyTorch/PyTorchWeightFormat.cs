@@ -20,6 +20,10 @@ internal sealed class PyTorchWeightFormat : IWeightFormat
 
     public static bool IsCheckpointFile(string path) => Extensions.Any(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>Optimizer, scheduler, RNG state and training arguments a Trainer saves beside the weights.</summary>
+    public static bool IsTrainerFile(string path) => TrainerFiles.Contains(Path.GetFileName(path), StringComparer.OrdinalIgnoreCase)
+        || Path.GetFileName(path).StartsWith("rng_state", StringComparison.OrdinalIgnoreCase);
+
     public bool Detect(string path) => File.Exists(path)
         ? IsCheckpointFile(path)
         : Directory.Exists(path) && (File.Exists(Path.Combine(path, IndexFileName)) || WeightFiles(path).Count > 0);
@@ -57,8 +61,7 @@ internal sealed class PyTorchWeightFormat : IWeightFormat
         }
 
         return Directory.EnumerateFiles(directory)
-            .Where(f => IsCheckpointFile(f) && !TrainerFiles.Contains(Path.GetFileName(f), StringComparer.OrdinalIgnoreCase)
-                && !Path.GetFileName(f).StartsWith("rng_state", StringComparison.OrdinalIgnoreCase))
+            .Where(f => IsCheckpointFile(f) && !IsTrainerFile(f))
             .Order(StringComparer.Ordinal)
             .ToList();
     }
