@@ -119,7 +119,9 @@ public static partial class Fingerprinter
             {
                 files.Add(file.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
                     ? new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, HeaderSha256(file), "weights-header")
-                    : new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, Sha256File(file), "weights"));
+                    : weights.HeaderDigests?.GetValueOrDefault(file) is { } digest
+                        ? new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, digest, "weights-header")
+                        : new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, Sha256File(file), "weights"));
             }
         }
 

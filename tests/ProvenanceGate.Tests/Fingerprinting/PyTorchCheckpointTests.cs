@@ -112,7 +112,17 @@ public sealed class PyTorchCheckpointTests
         Assert.That(weights.Tensors.Single(t => t.Name == "bfloat").DType, Is.EqualTo(SafetensorsDType.BF16));
     }
 
-    private static string WithMetadata(TempDirectory temp, string fixture, string metadataFrom)
+    /// <summary>A directory to copy into, whoever owns it.</summary>
+    private sealed class TempDirectoryView(string path)
+    {
+        public string Path { get; } = path;
+
+        public string Combine(string name) => System.IO.Path.Combine(Path, name);
+    }
+
+    private static string WithMetadata(TempDirectory temp, string fixture, string metadataFrom) => WithMetadata(new TempDirectoryView(temp.Path), fixture, metadataFrom);
+
+    private static string WithMetadata(TempDirectoryView temp, string fixture, string metadataFrom)
     {
         // The checkpoint beside the config and tokenizer of its source, as a Hugging Face repository ships it.
         foreach (var file in Directory.EnumerateFiles(Trained(metadataFrom)).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
@@ -131,6 +141,9 @@ public sealed class PyTorchCheckpointTests
         var single = Fingerprint(Fixture("dev-ft", "pytorch_model.bin"));
 
         Assert.That(bin.Model.Format, Is.EqualTo("pytorch"));
+        // The file is identified by its pickle and member checksums, like a safetensors header: not hashed whole.
+        Assert.That(bin.Files.Single(f => f.Path == "pytorch_model.bin").Kind, Is.EqualTo("weights-header"));
+        Assert.That(bin.Files.Single(f => f.Path == "pytorch_model.bin").Sha256, Is.Not.EqualTo(Fingerprinter.Sha256File(Fixture("dev-ft", "pytorch_model.bin"))));
         Assert.That(bin.Weights!.TensorHashes, Is.EqualTo(Fingerprint(Trained("dev-ft")).Weights!.TensorHashes), "same values, same content hashes, whatever the container");
         foreach (var candidate in new[] { bin, single })
         {
@@ -202,6 +215,35 @@ public sealed class PyTorchCheckpointTests
         var scan = Cli.Run("scan", Fixture("dev-ft", "pytorch_model.bin"), "--db", temp.Combine("db"), "--format", "json", "--no-cache");
         Assert.That(scan.ExitCode, Is.EqualTo(0), scan.Stderr);
         Assert.That(scan.Stdout, Does.Contain("\"name\": \"dev-base\"").And.Contain("\"kind\": \"derived\""));
+    }
+
+    [Test]
+    public void The_gate_checks_a_bin_model_against_a_single_base_model_file()
+    {
+        using var temp = new TempDirectory();
+        var model = Directory.CreateDirectory(temp.Combine("model")).FullName;
+        WithMetadata(new TempDirectoryView(model), "dev-ft", "dev-ft");
+        var bases = Directory.CreateDirectory(temp.Combine("bases")).FullName;
+        File.Copy(Path.Combine(Trained("dev-base"), "model.safetensors"), Path.Combine(bases, "dev-base.safetensors"));
+        File.Copy(Path.Combine(Trained("dev-twin"), "model.safetensors"), Path.Combine(bases, "dev-twin.safetensors"));
+        File.WriteAllText(temp.Combine("provenance.yaml"), """
+            schemaVersion: 1
+            model:
+              id: acme/dev-ft-bin
+              license: Apache-2.0
+            baseModels:
+              - id: acme/dev-base
+                relation: fine-tune
+                license: Apache-2.0
+            """);
+        var bom = temp.Combine("model.cdx.json");
+        var generated = Cli.Run("bom", model, "--declaration", temp.Combine("provenance.yaml"), "-o", bom, "--timestamp", "2026-11-01T00:00:00Z");
+        Assert.That(generated.ExitCode, Is.EqualTo(0), generated.Stderr);
+
+        var verify = Cli.Run("verify", bom, "--model-dir", model, "--base-fingerprints", bases, "--format", "json", "--timestamp", "2026-11-21T00:00:00Z");
+        var lineage = System.Text.Json.Nodes.JsonNode.Parse(verify.Stdout)!["lineage"]!.AsArray().Single()!;
+        Assert.That(lineage["verdict"]!.GetValue<string>(), Is.EqualTo("derived"), verify.Stdout);
+        Assert.That(verify.Stderr, Does.Not.Contain("PG4073").And.Not.Contain("PG4072"), "the twin's file is read as a candidate and does not match better");
     }
 
     [Test]

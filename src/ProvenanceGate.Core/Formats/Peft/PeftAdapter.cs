@@ -117,6 +117,8 @@ public static class PeftAdapter
         {
             Config = baseWeights.Config,
             Tokenizer = baseWeights.Tokenizer,
+            HeaderDigests = new[] { baseWeights.HeaderDigests, adapterWeights.HeaderDigests }.OfType<IReadOnlyDictionary<string, string>>()
+                .SelectMany(d => d).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
         };
     }
 

@@ -37,9 +37,12 @@ internal sealed class PyTorchWeightFormat : IWeightFormat
         var files = File.Exists(path) ? [path] : WeightFiles(path);
         var tensors = new List<WeightTensor>();
         var names = new HashSet<string>(StringComparer.Ordinal);
+        var digests = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var file in files)
         {
-            foreach (var tensor in TorchCheckpoint.Read(file).Tensors)
+            var checkpoint = TorchCheckpoint.Read(file);
+            digests[file] = checkpoint.HeaderSha256;
+            foreach (var tensor in checkpoint.Tensors)
             {
                 if (!names.Add(tensor.Name))
                     throw Diagnostics.Diagnostics.PyTorchMalformed.Exception($"{file}: tensor '{tensor.Name}' also appears in another file", file);
@@ -47,7 +50,7 @@ internal sealed class PyTorchWeightFormat : IWeightFormat
             }
         }
 
-        return new WeightSet(Name, tensors, files, []);
+        return new WeightSet(Name, tensors, files, []) { HeaderDigests = digests };
     }
 
     /// <summary>The weight files of a directory: the Hugging Face names when present, else every checkpoint file but trainer state.</summary>
@@ -73,11 +76,14 @@ internal sealed class PyTorchWeightFormat : IWeightFormat
         var root = Path.GetFullPath(directory);
         var tensors = new List<WeightTensor>();
         var files = new List<string>();
+        var digests = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var shard in weightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
         {
             var shardPath = SafetensorsWeightFormat.ShardPath(root, shard, indexPath, code);
             files.Add(shardPath);
-            var inShard = TorchCheckpoint.Read(shardPath).Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+            var checkpoint = TorchCheckpoint.Read(shardPath);
+            digests[shardPath] = checkpoint.HeaderSha256;
+            var inShard = checkpoint.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
             foreach (var (name, file) in weightMap)
             {
                 if (!string.Equals(file, shard, StringComparison.Ordinal))
@@ -88,6 +94,6 @@ internal sealed class PyTorchWeightFormat : IWeightFormat
             }
         }
 
-        return new WeightSet(Name, tensors, files, [indexPath]);
+        return new WeightSet(Name, tensors, files, [indexPath]) { HeaderDigests = digests };
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Numerics;
+using System.Security.Cryptography;
 using ProvenanceGate.Diagnostics;
 using ProvenanceGate.Formats.Safetensors;
 using ProvenanceGate.Formats.Weights;
@@ -13,7 +14,12 @@ namespace ProvenanceGate.Formats.PyTorch;
 /// storage keys, then each storage as an 8-byte element count and its raw bytes). Tensors that are contiguous views
 /// are plain <see cref="WeightTensor"/>s on the file; other views get a <see cref="StridedTensorDecoder"/>.
 /// </summary>
-internal sealed record TorchCheckpoint(string Path, string Serialization, IReadOnlyList<WeightTensor> Tensors)
+/// <remarks>
+/// <see cref="HeaderSha256"/> identifies the file without hashing its data: SHA-256 of the pickle plus, for the zip
+/// layout, every member's name, method, size and CRC-32 (so it changes with any storage), for the legacy layout
+/// everything before the first storage. A fingerprint records it as safetensors files record their header's digest.
+/// </remarks>
+internal sealed record TorchCheckpoint(string Path, string Serialization, IReadOnlyList<WeightTensor> Tensors, string HeaderSha256)
 {
     /// <summary>The pickle of a checkpoint lists tensors, not data: far below this even for the largest models.</summary>
     public const long MaxPickleBytes = 256L << 20;
@@ -57,8 +63,15 @@ internal sealed record TorchCheckpoint(string Path, string Serialization, IReadO
 
         var storages = new Dictionary<string, TorchStorage>(StringComparer.Ordinal);
         object? root;
+        using var digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using (var stream = OpenMember(handle, path, pickle))
+        {
+            digest.AppendData(stream.GetBuffer(), 0, (int)stream.Length);
             root = TorchPickle.Load(stream, path, pickle.Name, storages);
+        }
+
+        foreach (var member in members.OrderBy(m => m.Name, StringComparer.Ordinal))
+            digest.AppendData(System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{member.Name}\t{member.Method}\t{member.Length}\t{member.Crc32:x8}\n")));
 
         var byName = new Dictionary<string, ZipMember>(StringComparer.Ordinal);
         foreach (var member in members)
@@ -79,14 +92,18 @@ internal sealed record TorchCheckpoint(string Path, string Serialization, IReadO
             dataOffsets[storage.Key] = member.DataOffset;
         }
 
-        return new TorchCheckpoint(path, "zip", ToWeights(path, root, dataOffsets));
+        return new TorchCheckpoint(path, "zip", ToWeights(path, root, dataOffsets), Convert.ToHexStringLower(digest.GetHashAndReset()));
     }
 
     /// <summary>data.pkl as a stream: stored members are read from the file, deflated ones (a re-zipped checkpoint) inflated, both bounded.</summary>
     private static MemoryStream OpenMember(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, ZipMember member)
     {
         if (member.IsStored)
-            return new MemoryStream(ZipDirectory.ReadAt(handle, member.DataOffset, (int)member.Length, path), writable: false);
+        {
+            var bytes = ZipDirectory.ReadAt(handle, member.DataOffset, (int)member.Length, path);
+            return new MemoryStream(bytes, 0, bytes.Length, writable: false, publiclyVisible: true);
+        }
+
         if (member.Method != 8)
             throw Diagnostics.Diagnostics.PyTorchUnsupported.Exception($"{path}: {member.Name} uses zip compression method {member.Method}", path);
         if (member.CompressedLength > MaxPickleBytes)
@@ -133,6 +150,9 @@ internal sealed record TorchCheckpoint(string Path, string Serialization, IReadO
         // Storages follow in key order, each as an int64 element count and the raw elements.
         var dataOffsets = new Dictionary<string, long>(StringComparer.Ordinal);
         var position = stream.Position;
+        var firstStorage = position;
+        if (firstStorage > MaxPickleBytes)
+            throw Malformed(path, $"the pickles take {firstStorage} bytes, above the {MaxPickleBytes}-byte limit");
         var length = stream.Length;
         foreach (var key in keys)
         {
@@ -157,7 +177,8 @@ internal sealed record TorchCheckpoint(string Path, string Serialization, IReadO
                 throw Malformed(path, $"storage '{storage.Key}' is used but not saved");
         }
 
-        return new TorchCheckpoint(path, "legacy", ToWeights(path, root, dataOffsets));
+        var header = ZipDirectory.ReadAt(stream.SafeFileHandle, 0, (int)firstStorage, path);
+        return new TorchCheckpoint(path, "legacy", ToWeights(path, root, dataOffsets), Convert.ToHexStringLower(SHA256.HashData(header)));
     }
 
     private static long StorageBytes(string path, TorchStorage storage)

@@ -6,7 +6,7 @@ using ProvenanceGate.Diagnostics;
 namespace ProvenanceGate.Formats.PyTorch;
 
 /// <summary>One member of a zip archive: where its (possibly compressed) bytes start in the file.</summary>
-internal sealed record ZipMember(string Name, int Method, long DataOffset, long CompressedLength, long Length)
+internal sealed record ZipMember(string Name, int Method, long DataOffset, long CompressedLength, long Length, uint Crc32)
 {
     public bool IsStored => Method == 0;
 }
@@ -83,6 +83,7 @@ internal static class ZipDirectory
             var header = directory.AsSpan(position);
             var flags = BinaryPrimitives.ReadUInt16LittleEndian(header[8..]);
             int method = BinaryPrimitives.ReadUInt16LittleEndian(header[10..]);
+            var crc = BinaryPrimitives.ReadUInt32LittleEndian(header[16..]);
             long compressed = BinaryPrimitives.ReadUInt32LittleEndian(header[20..]);
             long uncompressed = BinaryPrimitives.ReadUInt32LittleEndian(header[24..]);
             int nameLength = BinaryPrimitives.ReadUInt16LittleEndian(header[28..]);
@@ -106,7 +107,7 @@ internal static class ZipDirectory
                 throw Malformed(path, $"member '{name}' ({compressed} bytes at {dataOffset}) runs past the end of the file ({length} bytes)");
             if (method == 0 && compressed != uncompressed)
                 throw Malformed(path, $"stored member '{name}' has different compressed and uncompressed sizes");
-            members.Add(new ZipMember(name, method, dataOffset, compressed, uncompressed));
+            members.Add(new ZipMember(name, method, dataOffset, compressed, uncompressed, crc));
             position += 46 + nameLength + extraLength + commentLength;
         }
 

@@ -58,6 +58,12 @@ public sealed record WeightSet(string Format, IReadOnlyList<WeightTensor> Tensor
 
     /// <summary>A tokenizer the weight file itself carries (GGUF <c>tokenizer.ggml.*</c>), used when there are no tokenizer files.</summary>
     public TokenizerData? Tokenizer { get; init; }
+
+    /// <summary>
+    /// Per weight file, a SHA-256 of the bytes that describe its tensors (and, where the format has them, checksums of
+    /// their data), which a fingerprint records instead of hashing the whole file. Files without one are hashed whole.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? HeaderDigests { get; init; }
 }
 
 /// <summary>

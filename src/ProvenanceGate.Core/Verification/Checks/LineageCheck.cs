@@ -192,7 +192,9 @@ internal static class LineageCheck
         var keys = Keys(ancestor).ToHashSet(StringComparer.OrdinalIgnoreCase);
         return Directory.EnumerateFileSystemEntries(directory)
             .Order(StringComparer.Ordinal)
-            .FirstOrDefault(entry => keys.Contains(Stem(Path.GetFileName(entry))));
+            .FirstOrDefault(entry => keys.Contains(Stem(Path.GetFileName(entry)))
+                // A single model file (dev-base.bin, dev-base.safetensors) is matched by its name without the extension.
+                || (Formats.Weights.WeightFormats.IsModelFile(entry) && keys.Contains(Path.GetFileNameWithoutExtension(entry))));
     }
 
     private static IEnumerable<string> Keys(JsonObject ancestor)
@@ -223,8 +225,7 @@ internal static class LineageCheck
                 return fileName[..^suffix.Length];
         }
 
-        // A single model file (base.bin, base.safetensors) is matched by its name without the extension.
-        return Path.HasExtension(fileName) && Formats.Weights.WeightFormats.All.Any(f => f.Detect(fileName)) ? Path.GetFileNameWithoutExtension(fileName) : fileName;
+        return fileName;
     }
 
     /// <summary>Edges for the report graph: base -> model, dataset -> model.</summary>
