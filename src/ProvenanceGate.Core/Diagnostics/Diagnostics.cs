@@ -64,6 +64,13 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor ModelsDiffer = new("PG3008", "Models differ: weights are independent", ExitCodes.GateFailed);
     public static readonly DiagnosticDescriptor LineageNotEstablished = new("PG3009", "Lineage not established: insufficient weight evidence", ExitCodes.GateFailed);
     public static readonly DiagnosticDescriptor CatalogueMalformed = new("PG3010", "Malformed reference catalogue", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor PyTorchMalformed = new("PG3040", "Malformed PyTorch checkpoint", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor PyTorchUnsafePickle = new("PG3041", "PyTorch checkpoint imports a global outside the tensor allow-list", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor PyTorchUnsupported = new("PG3042", "Unsupported PyTorch checkpoint content", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor PyTorchIndexMalformed = new("PG3043", "Malformed pytorch_model.bin index", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor AdapterMalformed = new("PG3044", "Malformed PEFT adapter", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor AdapterBaseMismatch = new("PG3045", "Adapter does not fit its base model", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor AdapterNeedsBase = new("PG3046", "PEFT adapter needs its base model", ExitCodes.InputError);
 
     // ---- PG4xxx: the verify gate ----------------------------------------------------------------
     public static readonly DiagnosticDescriptor GateBomUnreadable = new("PG4001", "BOM is not readable JSON", ExitCodes.InputError);

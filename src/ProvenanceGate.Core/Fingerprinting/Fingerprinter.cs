@@ -12,7 +12,7 @@ namespace ProvenanceGate.Fingerprinting;
 /// Computes a <see cref="ModelFingerprint"/> from a model directory in one streaming pass over the weights:
 /// memory stays bounded by a read chunk plus a few small per-signal buffers, whatever the model size.
 /// </summary>
-public static class Fingerprinter
+public static partial class Fingerprinter
 {
     public const int GramK = 32;
     public const int VectorK = 64;
@@ -43,6 +43,8 @@ public static class Fingerprinter
             return FromModelFile(directory, kernels);
         if (!Directory.Exists(directory))
             throw Diagnostics.Diagnostics.DirectoryNotFound.Exception($"model directory '{directory}' does not exist", directory);
+        if (Formats.Peft.PeftAdapter.IsAdapter(directory))
+            throw AdapterNeedsBase(directory);
 
         var configPath = Path.Combine(directory, "config.json");
         var config = File.Exists(configPath) ? ModelConfig.Read(configPath) : null;
@@ -117,7 +119,9 @@ public static class Fingerprinter
             {
                 files.Add(file.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
                     ? new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, HeaderSha256(file), "weights-header")
-                    : new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, Sha256File(file), "weights"));
+                    : weights.HeaderDigests?.GetValueOrDefault(file) is { } digest
+                        ? new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, digest, "weights-header")
+                        : new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, Sha256File(file), "weights"));
             }
         }
 

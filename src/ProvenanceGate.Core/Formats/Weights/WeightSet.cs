@@ -58,6 +58,12 @@ public sealed record WeightSet(string Format, IReadOnlyList<WeightTensor> Tensor
 
     /// <summary>A tokenizer the weight file itself carries (GGUF <c>tokenizer.ggml.*</c>), used when there are no tokenizer files.</summary>
     public TokenizerData? Tokenizer { get; init; }
+
+    /// <summary>
+    /// Per weight file, a SHA-256 of the bytes that describe its tensors (and, where the format has them, checksums of
+    /// their data), which a fingerprint records instead of hashing the whole file. Files without one are hashed whole.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? HeaderDigests { get; init; }
 }
 
 /// <summary>
@@ -77,7 +83,11 @@ public interface IWeightFormat
 
 public static class WeightFormats
 {
-    public static IReadOnlyList<IWeightFormat> All { get; } = [new SafetensorsWeightFormat()];
+    public static IReadOnlyList<IWeightFormat> All { get; } = [new SafetensorsWeightFormat(), new PyTorch.PyTorchWeightFormat()];
+
+    /// <summary>A single file that a known format reads as a model (never a <c>.json</c> file: those are fingerprints and metadata).</summary>
+    public static bool IsModelFile(string path) =>
+        File.Exists(path) && !path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && All.Any(f => f.Detect(path));
 
     /// <summary>The weights of a model directory or a single model file, or null when no known format is present.</summary>
     public static WeightSet? Open(string path)
