@@ -177,7 +177,7 @@ public static class FingerprintLoader
 
     public static ModelFingerprint Load(string pathToDirOrFingerprintFile, FingerprintCache? cache)
     {
-        if (Directory.Exists(pathToDirOrFingerprintFile))
+        if (Directory.Exists(pathToDirOrFingerprintFile) || Formats.Weights.WeightFormats.IsModelFile(pathToDirOrFingerprintFile))
             return cache is null ? Fingerprinter.FromModelDirectory(pathToDirOrFingerprintFile) : cache.GetOrCompute(pathToDirOrFingerprintFile);
         if (File.Exists(pathToDirOrFingerprintFile))
             return FingerprintFile.Read(pathToDirOrFingerprintFile);
@@ -240,6 +240,13 @@ public sealed class FingerprintCache(string directory)
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(Encoding.UTF8.GetBytes($"schema={ModelFingerprint.CurrentSchemaVersion}\n"));
         var prefix = new byte[8];
+        // A single model file is keyed by its name and every file beside it (its external data lives there).
+        if (File.Exists(modelDirectory))
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes($"file={Path.GetFileName(modelDirectory)}\n"));
+            modelDirectory = Path.GetDirectoryName(Path.GetFullPath(modelDirectory))!;
+        }
+
         foreach (var file in System.IO.Directory.EnumerateFiles(modelDirectory).Order(StringComparer.Ordinal))
         {
             var info = new FileInfo(file);

@@ -77,7 +77,10 @@ public interface IWeightFormat
 
 public static class WeightFormats
 {
-    public static IReadOnlyList<IWeightFormat> All { get; } = [new SafetensorsWeightFormat()];
+    public static IReadOnlyList<IWeightFormat> All { get; } = [new SafetensorsWeightFormat(), new Onnx.OnnxWeightFormat()];
+
+    /// <summary>True when <paramref name="path"/> is a single model file of a known format (not a directory).</summary>
+    public static bool IsModelFile(string path) => File.Exists(path) && All.Any(format => format.Detect(path));
 
     /// <summary>The weights of a model directory or a single model file, or null when no known format is present.</summary>
     public static WeightSet? Open(string path)
