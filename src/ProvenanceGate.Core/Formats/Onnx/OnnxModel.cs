@@ -105,6 +105,7 @@ public sealed class OnnxModel
         21 => "UINT4",
         22 => "INT4",
         23 => "FLOAT4E2M1",
+        0 => "UNDEFINED",
         _ => "UNDEFINED(" + dataType.ToString(CultureInfo.InvariantCulture) + ")",
     };
 

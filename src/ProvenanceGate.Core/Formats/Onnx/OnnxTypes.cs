@@ -23,11 +23,14 @@ internal static class OnnxTypes
         _ => 0,
     };
 
-    /// <summary>Bytes a tensor of <paramref name="elements"/> elements takes in <c>raw_data</c> or external data, or -1 when unknown.</summary>
+    /// <summary>
+    /// Bytes a tensor of <paramref name="elements"/> elements takes in <c>raw_data</c> or external data, or -1 when the
+    /// type has no fixed size. A count too large for any file gives <see cref="long.MaxValue"/>, which no length matches.
+    /// </summary>
     public static long StoredBytes(int dataType, long elements) => dataType switch
     {
-        21 or 22 or 23 => (elements + 1) / 2,
-        _ when ElementSize(dataType) is var size and > 0 => elements > long.MaxValue / size ? -1 : elements * size,
+        21 or 22 or 23 => (elements / 2) + (elements % 2),
+        _ when ElementSize(dataType) is var size and > 0 => elements > long.MaxValue / size ? long.MaxValue : elements * size,
         _ => -1,
     };
 

@@ -6,6 +6,8 @@ Writes, next to this script:
   dev-ft/    model.onnx (weights inside), genai_config.json, the dev-ft tokenizer files: the ONNX Runtime GenAI layout
   dev-twin/  model.onnx + model.onnx.data (weights as external data)
   expected.json  input ids and torch's logits for them, for the ONNX Runtime check.
+  typed.onnx + typed.json  initializers in ONNX's typed fields (float_data, int32_data holding float16/bfloat16/int8,
+                 double_data) and raw bfloat16/uint8, with the values the reader must produce (MatMul weight as [out, in]).
 The exporter folds each Linear's transposed weight into an anonymous "onnx::MatMul_N" initializer: the reader must
 find their roles from the graph. Weights are exported as float32 (dev-ft stores float16: the values are exact).
 """
@@ -168,7 +170,48 @@ def export(name, external):
     return ids, logits, config
 
 
+def typed():
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(7)
+    matmul = rng.standard_normal((4, 3)).astype(np.float32)
+    f16 = rng.standard_normal((4, 3)).astype(np.float16)
+    bf16_bits = (rng.standard_normal((2, 3)).astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
+    int8 = np.array([[-128, -5, 0], [1, 77, 127]], dtype=np.int8)
+    uint8 = np.array([[0, 1, 2], [128, 200, 255]], dtype=np.uint8)
+    double = rng.standard_normal((2, 2))
+    initializers = [
+        helper.make_tensor("matmul_float_data", TensorProto.FLOAT, [4, 3], matmul.flatten().tolist()),
+        helper.make_tensor("f16_int32_data", TensorProto.FLOAT16, [4, 3], f16.view(np.uint16).flatten().tolist()),
+        helper.make_tensor("bf16_int32_data", TensorProto.BFLOAT16, [2, 3], bf16_bits.flatten().tolist()),
+        helper.make_tensor("int8_int32_data", TensorProto.INT8, [2, 3], int8.flatten().tolist()),
+        helper.make_tensor("uint8_raw", TensorProto.UINT8, [2, 3], uint8.tobytes(), raw=True),
+        helper.make_tensor("bf16_raw", TensorProto.BFLOAT16, [2, 3], bf16_bits.tobytes(), raw=True),
+        helper.make_tensor("double_data", TensorProto.DOUBLE, [2, 2], double.flatten().tolist()),
+    ]
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "matmul_float_data"], ["y"])], "typed",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])], initializers)
+    model = helper.make_model(graph, producer_name="provenancegate-fixture", opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save_model(model, os.path.join(HERE, "typed.onnx"))
+    bf16 = (bf16_bits.astype(np.uint32) << 16).view(np.float32)
+    expected = {
+        "matmul_float_data": {"shape": [3, 4], "values": matmul.T.flatten().tolist()},
+        "f16_int32_data": {"shape": [4, 3], "values": f16.astype(np.float32).flatten().tolist()},
+        "bf16_int32_data": {"shape": [2, 3], "values": bf16.flatten().tolist()},
+        "int8_int32_data": {"shape": [2, 3], "values": int8.astype(np.float32).flatten().tolist()},
+        "uint8_raw": {"shape": [2, 3], "values": uint8.astype(np.float32).flatten().tolist()},
+        "bf16_raw": {"shape": [2, 3], "values": bf16.flatten().tolist()},
+        "double_data": {"shape": [2, 2], "values": double.astype(np.float32).flatten().tolist()},
+    }
+    with open(os.path.join(HERE, "typed.json"), "w") as f:
+        json.dump(expected, f, indent=1)
+        f.write("\n")
+
+
 def main():
+    typed()
     ids, logits, config = export("dev-ft", external=False)
     target = os.path.join(HERE, "dev-ft")
     for tokenizer_file in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
