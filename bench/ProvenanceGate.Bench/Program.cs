@@ -14,6 +14,8 @@ IBenchScenario[] scenarios =
     new FingerprintCompareScenario(),
     new FingerprintScanScenario(),
     new FingerprintMemoryScenario(),
+    new OnnxThroughputScenario(),
+    new FingerprintMemoryScenario("onnx-memory", OnnxBenchModel.Get),
 
     // verify gate
     new VerifyGateScenario(),

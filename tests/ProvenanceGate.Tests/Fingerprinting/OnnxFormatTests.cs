@@ -83,6 +83,34 @@ public sealed class OnnxFormatTests
         Assert.That(byStoredName["bf16_raw"].DType, Is.EqualTo(SafetensorsDType.BF16));
     }
 
+    [TestCase(TransposedDecoder.WholeBytes, TransposedDecoder.PanelBytes, TestName = "Transposed matrix read whole")]
+    [TestCase(0, 300 * 2 * 64, TestName = "Transposed matrix read in panels of 64 columns")]
+    [TestCase(0, 1, TestName = "Transposed matrix read one column at a time")]
+    public void Transposed_decoder_presents_stored_columns_as_rows(int wholeBytes, int panelBytes)
+    {
+        const int Rows = 300, Columns = 701;
+        using var temp = new TempDirectory();
+        var path = temp.Combine("matrix.bin");
+        var stored = new ushort[Rows * Columns];
+        var random = new Random(5);
+        for (var i = 0; i < stored.Length; i++)
+            stored[i] = (ushort)random.Next(0x3000, 0x4000);
+        File.WriteAllBytes(path, [0, 0, 0, .. System.Runtime.InteropServices.MemoryMarshal.AsBytes(stored.AsSpan()).ToArray()]);
+        var tensor = new WeightTensor("m", SafetensorsDType.BF16, [Columns, Rows], path, 3, stored.Length * 2L)
+        {
+            Decoder = new TransposedDecoder(2, Rows, Columns, wholeBytes, panelBytes),
+        };
+        var expected = new float[stored.Length];
+        for (var r = 0; r < Rows; r++)
+        {
+            for (var c = 0; c < Columns; c++)
+                expected[(c * Rows) + r] = BitConverter.UInt32BitsToSingle((uint)stored[(r * Columns) + c] << 16);
+        }
+
+        Assert.That(ReadAll(tensor), Is.EqualTo(expected));
+        Assert.That(ReadAll(tensor), Is.EqualTo(expected), "a second pass starts again from the first row");
+    }
+
     private static IEnumerable<TestCaseData> CrossFormatPairs()
     {
         yield return new TestCaseData(new[] { "onnx", "dev-ft", "model.onnx" }, "dev-base", true).SetName("ONNX file of dev-ft is derived from safetensors dev-base");

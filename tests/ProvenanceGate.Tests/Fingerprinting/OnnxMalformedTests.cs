@@ -8,9 +8,9 @@ namespace ProvenanceGate.Tests.Fingerprinting;
 /// </summary>
 public sealed class OnnxMalformedTests
 {
-    private static OnnxProtoWriter Graph(params OnnxProtoWriter[] initializers)
+    private static ProtobufWriter Graph(params ProtobufWriter[] initializers)
     {
-        var graph = new OnnxProtoWriter().String(2, "g");
+        var graph = new ProtobufWriter().String(2, "g");
         foreach (var initializer in initializers)
             graph.Message(5, initializer);
         return graph;
@@ -21,24 +21,24 @@ public sealed class OnnxMalformedTests
         var exported = File.ReadAllBytes(RepoPaths.TestData("onnx", "dev-ft", "model.onnx"));
         yield return new TestCaseData(exported[..(exported.Length / 2)], "PG3020").SetName("truncated export");
         yield return new TestCaseData(exported[..3], "PG3020").SetName("truncated to three bytes");
-        yield return new TestCaseData(new OnnxProtoWriter().Varint(1, 8).LengthOnly(7, 1UL << 62).ToArray(), "PG3020").SetName("graph length of 2^62");
-        yield return new TestCaseData(new OnnxProtoWriter().Varint(1, 8).LengthOnly(7, ulong.MaxValue).ToArray(), "PG3020").SetName("graph length of 2^64-1");
+        yield return new TestCaseData(new ProtobufWriter().Varint(1, 8).LengthOnly(7, 1UL << 62).ToArray(), "PG3020").SetName("graph length of 2^62");
+        yield return new TestCaseData(new ProtobufWriter().Varint(1, 8).LengthOnly(7, ulong.MaxValue).ToArray(), "PG3020").SetName("graph length of 2^64-1");
         yield return new TestCaseData("not a protobuf at all, just text\n"u8.ToArray(), "PG3020").SetName("text named .onnx");
-        yield return new TestCaseData(new OnnxProtoWriter().Varint(1, 8).ToArray(), "PG3020").SetName("no graph");
+        yield return new TestCaseData(new ProtobufWriter().Varint(1, 8).ToArray(), "PG3020").SetName("no graph");
 
-        var rawTooShort = new OnnxProtoWriter().Varint(1, 1000).Varint(1, 1000).Varint(2, 1).String(8, "w").Bytes(9, new byte[16]);
+        var rawTooShort = new ProtobufWriter().Varint(1, 1000).Varint(1, 1000).Varint(2, 1).String(8, "w").Bytes(9, new byte[16]);
         yield return new TestCaseData(OnnxProtoWriter.Model(Graph(rawTooShort)), "PG3020").SetName("raw_data shorter than its dims");
-        var absurdDims = new OnnxProtoWriter().Varint(1, 1L << 40).Varint(1, 1L << 40).Varint(2, 1).String(8, "w").Bytes(9, new byte[16]);
+        var absurdDims = new ProtobufWriter().Varint(1, 1L << 40).Varint(1, 1L << 40).Varint(2, 1).String(8, "w").Bytes(9, new byte[16]);
         yield return new TestCaseData(OnnxProtoWriter.Model(Graph(absurdDims)), "PG3020").SetName("absurd element count");
-        var manyDims = new OnnxProtoWriter();
+        var manyDims = new ProtobufWriter();
         for (var i = 0; i < 100; i++)
             manyDims.Varint(1, 1);
         yield return new TestCaseData(OnnxProtoWriter.Model(Graph(manyDims.Varint(2, 1).String(8, "w"))), "PG3020").SetName("a hundred dimensions");
 
         // If-node subgraphs nested 1,000 deep: rejected at the depth bound, not by a stack overflow.
-        var nested = new OnnxProtoWriter().String(2, "leaf");
+        var nested = new ProtobufWriter().String(2, "leaf");
         for (var i = 0; i < 1_000; i++)
-            nested = new OnnxProtoWriter().Message(1, new OnnxProtoWriter().String(4, "If").Message(5, new OnnxProtoWriter().String(1, "then_branch").Message(6, nested)));
+            nested = new ProtobufWriter().Message(1, new ProtobufWriter().String(4, "If").Message(5, new ProtobufWriter().String(1, "then_branch").Message(6, nested)));
         yield return new TestCaseData(OnnxProtoWriter.Model(nested), "PG3020").SetName("subgraphs nested 1000 deep");
 
         yield return new TestCaseData(OnnxProtoWriter.Model(Graph(OnnxProtoWriter.ExternalInitializer("w", [2, 2], ("location", "../outside.bin")))), "PG3021").SetName("external data location escapes with ..");
@@ -83,7 +83,9 @@ public sealed class OnnxMalformedTests
         {
             var result = Cli.Run(args);
             Assert.That(result.ExitCode, Is.EqualTo(2), $"{args[0]}: {result.Stderr}");
-            Assert.That(result.Stderr, Does.Contain($"error {code}:"), args[0]);
+            // The BOM lists the directory first, and its own walk refuses a link loop (PG0007) before any ONNX is read.
+            var expected = args[0] == "bom" && text.Contains("loop-a", StringComparison.Ordinal) ? "PG0007" : code;
+            Assert.That(result.Stderr, Does.Contain($"error {expected}:"), args[0]);
             Assert.That(result.Stderr, Does.Not.Contain("   at "), "no stack trace");
         }
 

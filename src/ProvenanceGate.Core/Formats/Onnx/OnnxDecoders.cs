@@ -1,48 +1,67 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
-using ProvenanceGate.Fingerprinting;
-using ProvenanceGate.Formats.Safetensors;
 using ProvenanceGate.Formats.Weights;
 
 namespace ProvenanceGate.Formats.Onnx;
 
 /// <summary>
-/// A weight stored [in, out] (a MatMul initializer) presented as Hugging Face's [out, in]. Logical rows are stored
-/// columns, so they are assembled a panel of columns at a time: each stored row contributes one contiguous slice per
-/// panel, and the panel is kept only until its last row has been handed out. Memory: one panel, at most
-/// <see cref="PanelBytes"/>, whatever the matrix size.
+/// A weight stored [in, out] (a MatMul initializer) presented as Hugging Face's [out, in], in its stored element type
+/// (elements are only reordered, so BF16 keeps its fast paths). Logical rows are stored columns: a matrix up to
+/// <see cref="WholeBytes"/> is read with one sequential read and transposed from memory; a larger one a panel of
+/// columns at a time, each stored row contributing one contiguous slice per panel. Either buffer is dropped once its
+/// last row has been handed out, so memory is bounded by <see cref="WholeBytes"/> per worker whatever the model size.
 /// </summary>
-internal sealed class TransposedDecoder(SafetensorsDType storedType, long storedRows, long storedColumns) : ITensorDecoder
+/// <param name="wholeBytes">Largest matrix read whole (tests lower it to exercise panels).</param>
+/// <param name="panelBytes">Bound on a panel.</param>
+internal sealed class TransposedDecoder(int elementSize, long storedRows, long storedColumns, int wholeBytes = TransposedDecoder.WholeBytes, int panelBytes = TransposedDecoder.PanelBytes) : ITensorDecoder
 {
-    /// <summary>Bound on the assembled panel (float32 values).</summary>
-    public const int PanelBytes = 8 << 20;
+    /// <summary>Matrices up to this size are read whole (one sequential read beats a strided walk).</summary>
+    public const int WholeBytes = 32 << 20;
 
-    /// <summary>Stored rows read per tile: the transposing writes then land in runs, not single floats.</summary>
+    /// <summary>Bound on an assembled panel of a larger matrix.</summary>
+    public const int PanelBytes = 16 << 20;
+
+    /// <summary>Stored rows read per panel tile: the transposing writes then land in runs, not single elements.</summary>
     private const int TileRows = 16;
 
     private readonly Lock _lock = new();
-    private float[]? _panel;
+    private byte[]? _buffer;
+    private bool _whole;
     private long _panelFirst = -1;
     private int _panelColumns;
 
-    public long Read(SafeFileHandle handle, WeightTensor tensor, long firstElement, Span<float> destination)
+    public long Read(SafeFileHandle handle, WeightTensor tensor, long firstElement, Span<float> destination) =>
+        ReadRaw(handle, tensor, firstElement, MemoryMarshal.AsBytes(destination));
+
+    public long ReadRaw(SafeFileHandle handle, WeightTensor tensor, long firstElement, Span<byte> destination)
     {
         lock (_lock)
         {
-            // Logical row length is storedRows; logical rows are stored columns.
             var firstRow = firstElement / storedRows;
-            var rows = destination.Length / storedRows;
+            var rows = destination.Length / elementSize / storedRows;
+            var rowBytes = checked((int)(storedRows * elementSize));
             long bytesRead = 0;
-            var written = 0L;
             for (var row = firstRow; row < firstRow + rows;)
             {
-                if (_panel is null || row < _panelFirst || row >= _panelFirst + _panelColumns)
-                    bytesRead += LoadPanel(handle, tensor, row);
-                var take = Math.Min(firstRow + rows - row, _panelFirst + _panelColumns - row);
-                var count = checked((int)(take * storedRows));
-                _panel.AsSpan(checked((int)((row - _panelFirst) * storedRows)), count).CopyTo(destination.Slice(checked((int)written), count));
-                written += count;
+                if (_buffer is null)
+                    bytesRead += Load(handle, tensor, row);
+                else if (!_whole && (row < _panelFirst || row >= _panelFirst + _panelColumns))
+                    bytesRead += Load(handle, tensor, row);
+                var target = destination.Slice(checked((int)((row - firstRow) * rowBytes)));
+                long take;
+                if (_whole)
+                {
+                    take = firstRow + rows - row;
+                    // Logical rows [row, row + take) are stored columns: a transpose of that column band.
+                    Transpose(_buffer.AsSpan(checked((int)(row * elementSize))), checked((int)storedColumns), checked((int)storedRows), (int)take, target, checked((int)storedRows));
+                }
+                else
+                {
+                    take = Math.Min(firstRow + rows - row, _panelFirst + _panelColumns - row);
+                    _buffer.AsSpan(checked((int)((row - _panelFirst) * rowBytes)), checked((int)(take * rowBytes))).CopyTo(target);
+                }
+
                 row += take;
                 if (row == storedColumns)
                     Release();
@@ -52,17 +71,26 @@ internal sealed class TransposedDecoder(SafetensorsDType storedType, long stored
         }
     }
 
-    private long LoadPanel(SafeFileHandle handle, WeightTensor tensor, long firstColumn)
+    private long Load(SafeFileHandle handle, WeightTensor tensor, long firstColumn)
     {
-        var size = SafetensorsDTypes.SizeOf(storedType);
-        var columns = (int)Math.Clamp(PanelBytes / sizeof(float) / storedRows, 1, storedColumns - firstColumn);
         Release();
-        _panel = ArrayPool<float>.Shared.Rent(checked((int)(columns * storedRows)));
+        var total = storedRows * storedColumns * elementSize;
+        if (total <= wholeBytes)
+        {
+            _buffer = ArrayPool<byte>.Shared.Rent((int)total);
+            _whole = true;
+            ProtobufReader.ReadAt(handle, _buffer.AsSpan(0, (int)total), tensor.FileOffset, tensor.FilePath);
+            return total;
+        }
+
+        var columns = (int)Math.Clamp(panelBytes / elementSize / storedRows, 1, storedColumns - firstColumn);
+        _buffer = ArrayPool<byte>.Shared.Rent(checked((int)(columns * storedRows * elementSize)));
+        _whole = false;
         _panelFirst = firstColumn;
         _panelColumns = columns;
         var tileRows = (int)Math.Min(TileRows, storedRows);
-        var raw = ArrayPool<byte>.Shared.Rent(columns * size);
-        var tile = ArrayPool<float>.Shared.Rent(tileRows * columns);
+        var sliceBytes = columns * elementSize;
+        var tile = ArrayPool<byte>.Shared.Rent(tileRows * sliceBytes);
         try
         {
             for (long stored = 0; stored < storedRows; stored += tileRows)
@@ -70,65 +98,65 @@ internal sealed class TransposedDecoder(SafetensorsDType storedType, long stored
                 var count = (int)Math.Min(tileRows, storedRows - stored);
                 for (var t = 0; t < count; t++)
                 {
-                    var offset = tensor.FileOffset + ((((stored + t) * storedColumns) + firstColumn) * size);
-                    ProtobufReader.ReadAt(handle, raw.AsSpan(0, columns * size), offset, tensor.FilePath);
-                    Widen(raw.AsSpan(0, columns * size), tile.AsSpan(t * columns, columns));
+                    var offset = tensor.FileOffset + ((((stored + t) * storedColumns) + firstColumn) * elementSize);
+                    ProtobufReader.ReadAt(handle, tile.AsSpan(t * sliceBytes, sliceBytes), offset, tensor.FilePath);
                 }
 
-                for (var c = 0; c < columns; c++)
-                {
-                    var target = _panel.AsSpan(checked((int)((c * storedRows) + stored)), count);
-                    for (var t = 0; t < count; t++)
-                        target[t] = tile[(t * columns) + c];
-                }
+                Transpose(tile, columns, count, columns, _buffer.AsSpan(checked((int)(stored * elementSize))), checked((int)storedRows));
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(raw);
-            ArrayPool<float>.Shared.Return(tile);
+            ArrayPool<byte>.Shared.Return(tile);
         }
 
-        return storedRows * columns * size;
+        return storedRows * columns * elementSize;
     }
 
-    private void Widen(ReadOnlySpan<byte> raw, Span<float> values)
+    /// <summary>
+    /// destination[c * destinationStride + r] = source[r * sourceStride + c] for r &lt; rows, c &lt; columns, in elements
+    /// of <c>elementSize</c> bytes; spans start at element (0, 0).
+    /// </summary>
+    private void Transpose(ReadOnlySpan<byte> source, int sourceStride, int rows, int columns, Span<byte> destination, int destinationStride)
     {
-        switch (storedType)
+        switch (elementSize)
         {
-            case SafetensorsDType.F32: MemoryMarshal.Cast<byte, float>(raw).CopyTo(values); break;
-            case SafetensorsDType.F16: NumericKernels.Default.ConvertF16(raw, values); break;
-            case SafetensorsDType.BF16: NumericKernels.Default.ConvertBF16(raw, values); break;
-            case SafetensorsDType.F64:
-                var doubles = MemoryMarshal.Cast<byte, double>(raw);
-                for (var i = 0; i < values.Length; i++)
-                    values[i] = (float)doubles[i];
-                break;
-            case SafetensorsDType.I8:
-                for (var i = 0; i < values.Length; i++)
-                    values[i] = (sbyte)raw[i];
-                break;
-            case SafetensorsDType.U8:
-                for (var i = 0; i < values.Length; i++)
-                    values[i] = raw[i];
-                break;
-            default:
-                throw new NotSupportedException($"transposed {storedType} weights are not decoded");
+            case 1: Transpose<byte>(source, sourceStride, rows, columns, destination, destinationStride); break;
+            case 2: Transpose(MemoryMarshal.Cast<byte, ushort>(source), sourceStride, rows, columns, MemoryMarshal.Cast<byte, ushort>(destination), destinationStride); break;
+            case 4: Transpose(MemoryMarshal.Cast<byte, uint>(source), sourceStride, rows, columns, MemoryMarshal.Cast<byte, uint>(destination), destinationStride); break;
+            default: Transpose(MemoryMarshal.Cast<byte, ulong>(source), sourceStride, rows, columns, MemoryMarshal.Cast<byte, ulong>(destination), destinationStride); break;
+        }
+    }
+
+    private static void Transpose<T>(ReadOnlySpan<T> source, int sourceStride, int rows, int columns, Span<T> destination, int destinationStride)
+    {
+        // 32 x 32 tiles: both the reads and the writes of a tile stay within a few cache lines each.
+        const int Block = 32;
+        for (var r0 = 0; r0 < rows; r0 += Block)
+        {
+            var rEnd = Math.Min(rows, r0 + Block);
+            for (var c0 = 0; c0 < columns; c0 += Block)
+            {
+                var cEnd = Math.Min(columns, c0 + Block);
+                for (var c = c0; c < cEnd; c++)
+                {
+                    var target = destination.Slice((c * destinationStride) + r0, rEnd - r0);
+                    for (var r = r0; r < rEnd; r++)
+                        target[r - r0] = source[(r * sourceStride) + c];
+                }
+            }
         }
     }
 
     private void Release()
     {
-        if (_panel is not null)
-            ArrayPool<float>.Shared.Return(_panel);
-        _panel = null;
+        if (_buffer is not null)
+            ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = null;
+        _whole = false;
         _panelFirst = -1;
         _panelColumns = 0;
     }
-
-    /// <summary>The stored types <see cref="Widen"/> handles.</summary>
-    public static bool Supports(SafetensorsDType type) => type is SafetensorsDType.F32 or SafetensorsDType.F16 or SafetensorsDType.BF16
-        or SafetensorsDType.F64 or SafetensorsDType.I8 or SafetensorsDType.U8;
 }
 
 /// <summary>

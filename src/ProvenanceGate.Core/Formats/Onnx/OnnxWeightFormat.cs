@@ -75,13 +75,12 @@ internal sealed class OnnxWeightFormat : IWeightFormat
         switch (initializer.Storage)
         {
             case OnnxStorage.Raw or OnnxStorage.PackedFixed or OnnxStorage.External when OnnxTypes.ToDType(initializer.DataType) is { } dtype:
-                if (role is { Transposed: true } && TransposedDecoder.Supports(dtype))
+                if (role is { Transposed: true } && TensorReader.IsDecodable(dtype))
                 {
                     var (rows, columns) = (initializer.Dims[0], initializer.Dims[1]);
-                    return new WeightTensor(name, SafetensorsDType.F32, [columns, rows], initializer.FilePath, initializer.Offset, initializer.Length)
+                    return new WeightTensor(name, dtype, [columns, rows], initializer.FilePath, initializer.Offset, initializer.Length)
                     {
-                        Decoder = new TransposedDecoder(dtype, rows, columns),
-                        StoredType = dtype.ToString(),
+                        Decoder = new TransposedDecoder(SafetensorsDTypes.SizeOf(dtype), rows, columns),
                         StoredName = storedName,
                     };
                 }

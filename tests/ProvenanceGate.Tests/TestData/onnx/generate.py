@@ -76,9 +76,10 @@ class Attention(nn.Module):
         v = self.v_proj(x).view(b, t, self.kv, self.hd).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
+        # Hugging Face's repeat_kv (expand + reshape), which every ONNX runtime executes
         rep = self.h // self.kv
-        k = k.repeat_interleave(rep, dim=1)
-        v = v.repeat_interleave(rep, dim=1)
+        k = k[:, :, None, :, :].expand(b, self.kv, rep, t, self.hd).reshape(b, self.h, t, self.hd)
+        v = v[:, :, None, :, :].expand(b, self.kv, rep, t, self.hd).reshape(b, self.h, t, self.hd)
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.hd)
         mask = torch.ones(t, t, dtype=torch.bool).triu(1)
         scores = scores.masked_fill(mask, float("-inf"))
@@ -181,8 +182,9 @@ def typed():
     double = rng.standard_normal((2, 2))
     initializers = [
         helper.make_tensor("matmul_float_data", TensorProto.FLOAT, [4, 3], matmul.flatten().tolist()),
-        helper.make_tensor("f16_int32_data", TensorProto.FLOAT16, [4, 3], f16.view(np.uint16).flatten().tolist()),
-        helper.make_tensor("bf16_int32_data", TensorProto.BFLOAT16, [2, 3], bf16_bits.flatten().tolist()),
+        # make_tensor stores float16/bfloat16 values as their 16-bit patterns in int32_data
+        helper.make_tensor("f16_int32_data", TensorProto.FLOAT16, [4, 3], f16.astype(np.float32).flatten().tolist()),
+        helper.make_tensor("bf16_int32_data", TensorProto.BFLOAT16, [2, 3], ((bf16_bits.astype(np.uint32) << 16).view(np.float32)).flatten().tolist()),
         helper.make_tensor("int8_int32_data", TensorProto.INT8, [2, 3], int8.flatten().tolist()),
         helper.make_tensor("uint8_raw", TensorProto.UINT8, [2, 3], uint8.tobytes(), raw=True),
         helper.make_tensor("bf16_raw", TensorProto.BFLOAT16, [2, 3], bf16_bits.tobytes(), raw=True),
