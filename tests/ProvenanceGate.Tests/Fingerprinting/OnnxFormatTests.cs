@@ -222,6 +222,33 @@ public sealed class OnnxFormatTests
         Assert.That(genAiProperties["provenancegate:source:hyperparameters"], Is.EqualTo(new[] { "genai_config.json" }));
     }
 
+    [TestCase("dev-base", "derived", TestName = "Verify gate: the ONNX export's declared base dev-base is confirmed")]
+    [TestCase("dev-twin", "independent", TestName = "Verify gate: a false base claim (dev-twin) for the ONNX export is refuted")]
+    public void Verify_gate_checks_the_lineage_of_an_onnx_model_directory(string declaredBase, string verdict)
+    {
+        using var temp = new TempDirectory();
+        var model = temp.Combine("model");
+        Directory.CreateDirectory(model);
+        foreach (var file in Directory.GetFiles(Onnx("dev-ft")))
+            File.Copy(file, Path.Combine(model, Path.GetFileName(file)));
+        var declaration = temp.Combine("provenance.yaml");
+        File.WriteAllText(declaration, $"schemaVersion: 1\nmodel:\n  id: acme/dev-ft-onnx\n  license: Apache-2.0\nbaseModels:\n  - id: acme/{declaredBase}\n    relation: fine-tune\n");
+        var bom = temp.Combine("model.cdx.json");
+        var generated = Cli.Run("bom", model, "--declaration", declaration, "--timestamp", "2026-11-01T00:00:00Z", "-o", bom);
+        Assert.That(generated.ExitCode, Is.EqualTo(0), generated.Stderr);
+        var bases = Directory.CreateDirectory(temp.Combine("bases")).FullName;
+        FingerprintFile.Write(Path.Combine(bases, $"acme--{declaredBase}{FingerprintFile.Extension}"), TrainedFixtureTests.Fingerprint(declaredBase));
+
+        var result = Cli.Run("verify", bom, "--model-dir", model, "--base-fingerprints", bases, "--timestamp", "2026-11-21T12:00:00Z", "--format", "json");
+        var lineage = JsonNode.Parse(result.Stdout)!["lineage"]!.AsArray().Single()!;
+        Assert.That((string?)lineage["verdict"], Is.EqualTo(verdict), result.Stdout + result.Stderr);
+        if (verdict == "independent")
+        {
+            Assert.That(result.ExitCode, Is.EqualTo(1));
+            Assert.That(result.Stderr, Does.Contain("error PG4"));
+        }
+    }
+
     internal static Dictionary<string, string[]> Properties(JsonNode component) =>
         (component["properties"]?.AsArray() ?? []).GroupBy(p => (string)p!["name"]!).ToDictionary(g => g.Key, g => g.Select(p => (string)p!["value"]!).ToArray());
 }

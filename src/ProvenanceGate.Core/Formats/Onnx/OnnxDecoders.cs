@@ -128,8 +128,16 @@ internal sealed class TransposedDecoder(int elementSize, long storedRows, long s
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Transpose<T>(ReadOnlySpan<T> source, int sourceStride, int rows, int columns, Span<T> destination, int destinationStride)
     {
+        if (rows == 0 || columns == 0)
+            return;
+        // One range check for the whole transpose; the loops run unchecked (they touch every element of the model).
+        if ((((long)(rows - 1) * sourceStride) + columns > source.Length) || (((long)(columns - 1) * destinationStride) + rows > destination.Length))
+            throw new ArgumentOutOfRangeException(nameof(destination));
+        ref var from = ref MemoryMarshal.GetReference(source);
+        ref var to = ref MemoryMarshal.GetReference(destination);
         // 32 x 32 tiles: both the reads and the writes of a tile stay within a few cache lines each.
         const int Block = 32;
         for (var r0 = 0; r0 < rows; r0 += Block)
@@ -140,9 +148,9 @@ internal sealed class TransposedDecoder(int elementSize, long storedRows, long s
                 var cEnd = Math.Min(columns, c0 + Block);
                 for (var c = c0; c < cEnd; c++)
                 {
-                    var target = destination.Slice((c * destinationStride) + r0, rEnd - r0);
+                    ref var target = ref System.Runtime.CompilerServices.Unsafe.Add(ref to, (nint)c * destinationStride);
                     for (var r = r0; r < rEnd; r++)
-                        target[r - r0] = source[(r * sourceStride) + c];
+                        System.Runtime.CompilerServices.Unsafe.Add(ref target, r) = System.Runtime.CompilerServices.Unsafe.Add(ref from, ((nint)r * sourceStride) + c);
                 }
             }
         }
