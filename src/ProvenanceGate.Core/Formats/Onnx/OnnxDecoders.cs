@@ -138,14 +138,15 @@ internal sealed class TransposedDecoder(int elementSize, long storedRows, long s
             throw new ArgumentOutOfRangeException(nameof(destination));
         ref var from = ref MemoryMarshal.GetReference(source);
         ref var to = ref MemoryMarshal.GetReference(destination);
-        // 32 x 32 tiles: both the reads and the writes of a tile stay within a few cache lines each.
-        const int Block = 32;
-        for (var r0 = 0; r0 < rows; r0 += Block)
+        // Tiles of 8 source rows: row strides are often powers of two (4 KiB), so more rows would all land in one L1 set
+        // (8-way) and evict each other on every read; 8 rows stay resident while 256 columns are gathered from them.
+        const int RowBlock = 8, ColumnBlock = 256;
+        for (var r0 = 0; r0 < rows; r0 += RowBlock)
         {
-            var rEnd = Math.Min(rows, r0 + Block);
-            for (var c0 = 0; c0 < columns; c0 += Block)
+            var rEnd = Math.Min(rows, r0 + RowBlock);
+            for (var c0 = 0; c0 < columns; c0 += ColumnBlock)
             {
-                var cEnd = Math.Min(columns, c0 + Block);
+                var cEnd = Math.Min(columns, c0 + ColumnBlock);
                 for (var c = c0; c < cEnd; c++)
                 {
                     ref var target = ref System.Runtime.CompilerServices.Unsafe.Add(ref to, (nint)c * destinationStride);
