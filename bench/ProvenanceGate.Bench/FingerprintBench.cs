@@ -14,14 +14,26 @@ namespace ProvenanceGate.Bench;
 internal static class BenchModel
 {
     private static readonly Dictionary<bool, string> Models = [];
+    private static readonly Dictionary<bool, List<(string Name, long[] Shape)>> Tensors = [];
+
+    /// <summary>The tensors of <see cref="Get"/>'s model, in file order (Hugging Face names and shapes).</summary>
+    public static List<(string Name, long[] Shape)> TensorList(bool quick)
+    {
+        Get(quick);
+        return Tensors[quick];
+    }
     private static readonly string[] Architectures = ["LlamaForCausalLM"];
+
+    /// <summary>(hidden, kv width, intermediate, vocabulary, layers) of the quick and the full model.</summary>
+    public static (int Hidden, int Kv, int Intermediate, int Vocab, int Layers) Dimensions(bool quick) =>
+        quick ? (1024, 256, 2816, 32000, 4) : (2048, 512, 5632, 32000, 20);
 
     public static string Get(bool quick)
     {
         if (Models.TryGetValue(quick, out var existing))
             return existing;
         var directory = Path.Combine(Path.GetTempPath(), $"pg-bench-model-{(quick ? "quick" : "full")}-{Environment.ProcessId}");
-        var (hidden, kv, intermediate, vocab, layers) = quick ? (1024, 256, 2816, 32000, 4) : (2048, 512, 5632, 32000, 20);
+        var (hidden, kv, intermediate, vocab, layers) = Dimensions(quick);
         Directory.CreateDirectory(directory);
         var tensors = new List<(string Name, long[] Shape)> { ("model.embed_tokens.weight", [vocab, hidden]) };
         for (var layer = 0; layer < layers; layer++)
@@ -40,6 +52,7 @@ internal static class BenchModel
 
         tensors.Add(("model.norm.weight", [hidden]));
         tensors.Add(("lm_head.weight", [vocab, hidden]));
+        Tensors[quick] = tensors;
         WriteSafetensors(Path.Combine(directory, "model.safetensors"), tensors);
         File.WriteAllText(Path.Combine(directory, "config.json"), JsonSerializer.Serialize(new Dictionary<string, object>
         {
@@ -59,7 +72,7 @@ internal static class BenchModel
     {
         using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
         file.Write(SafetensorsWriter.Header(tensors, SafetensorsDType.BF16));
-        var state = 0x9E3779B97F4A7C15UL;
+        var state = Seed;
         var buffer = new byte[1 << 20];
         foreach (var (name, shape) in tensors)
         {
@@ -69,19 +82,24 @@ internal static class BenchModel
             {
                 var count = (int)Math.Min(remaining, buffer.Length / 2);
                 for (var i = 0; i < count; i++)
-                {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    var uniform = ((state >> 40) / (float)(1 << 24)) - 0.5f;
-                    var value = isNorm ? 1 + (0.1f * uniform) : 0.04f * uniform;
-                    BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(i * 2), SafetensorsWriter.ToBFloat16(value));
-                }
+                    BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(i * 2), NextBFloat16(ref state, isNorm));
 
                 file.Write(buffer, 0, count * 2);
                 remaining -= count;
             }
         }
+    }
+
+    /// <summary>The PRNG every bench model's values come from, so other formats can write the same weights.</summary>
+    public const ulong Seed = 0x9E3779B97F4A7C15UL;
+
+    public static ushort NextBFloat16(ref ulong state, bool isNorm)
+    {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        var uniform = ((state >> 40) / (float)(1 << 24)) - 0.5f;
+        return SafetensorsWriter.ToBFloat16(isNorm ? 1 + (0.1f * uniform) : 0.04f * uniform);
     }
 
     /// <summary>
@@ -222,9 +240,9 @@ internal sealed class FingerprintScanScenario : IBenchScenario
 /// plus VmHWM (peak total RSS) at the end.
 /// Weights are read with positioned reads, not mapped, so file pages never count as this process's memory.
 /// </summary>
-internal sealed class FingerprintMemoryScenario : IBenchScenario
+internal sealed class FingerprintMemoryScenario(string name = "fingerprint-memory", Func<bool, string>? model = null) : IBenchScenario
 {
-    public string Name => "fingerprint-memory";
+    public string Name => name;
 
     private const string ChildModelVariable = "PG_BENCH_MEMORY_CHILD_MODEL";
     private const string ChildResultVariable = "PG_BENCH_MEMORY_CHILD_RESULT";
@@ -238,9 +256,9 @@ internal sealed class FingerprintMemoryScenario : IBenchScenario
             return;
         }
 
-        var model = BenchModel.Get(quick);
-        var (before, peak, hwm) = MeasureInChild(model);
-        var size = BenchModel.WeightBytes(model);
+        var modelPath = (model ?? BenchModel.Get)(quick);
+        var (before, peak, hwm) = MeasureInChild(modelPath);
+        var size = File.Exists(modelPath) ? Directory.EnumerateFiles(Path.GetDirectoryName(modelPath)!).Sum(f => new FileInfo(f).Length) : BenchModel.WeightBytes(modelPath);
         report.Add(Name, $"child process peak RssAnon fingerprinting a {size / 1e9:0.00} GB model (runtime baseline {before / 1e6:0} MB; VmHWM {hwm / 1e6:0} MB)", peak / 1e6, "MB", "< 512 MB", peak < 512e6);
     }
 
@@ -254,6 +272,7 @@ internal sealed class FingerprintMemoryScenario : IBenchScenario
             var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true };
             if (Path.GetFileNameWithoutExtension(host) == "dotnet")
                 start.ArgumentList.Add(typeof(FingerprintMemoryScenario).Assembly.Location);
+            // Any memory scenario measures in child mode; the default one is always registered.
             start.ArgumentList.Add("fingerprint-memory");
             start.Environment[ChildModelVariable] = model;
             start.Environment[ChildResultVariable] = resultFile;

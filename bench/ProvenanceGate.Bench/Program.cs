@@ -15,6 +15,8 @@ IBenchScenario[] scenarios =
     new FingerprintScanScenario(),
     new FingerprintMemoryScenario(),
     new PyTorchCheckpointScenario(),
+    new OnnxThroughputScenario(),
+    new FingerprintMemoryScenario("onnx-memory", OnnxBenchModel.Get),
 
     // verify gate
     new VerifyGateScenario(),

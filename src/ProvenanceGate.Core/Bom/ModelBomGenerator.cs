@@ -145,6 +145,7 @@ public static partial class ModelBomGenerator
         private readonly List<Diagnostic> _warnings = [];
         private readonly YamlMappingNode? _card = directory.FrontMatter;
         private readonly DeclaredModel _declared = declaration?.Model ?? new DeclaredModel();
+        private readonly OnnxBomFacts _onnx = new(directory);
 
         public ModelBomPart Build()
         {
@@ -188,7 +189,7 @@ public static partial class ModelBomGenerator
             if (_declared.Description is not null)
                 component["description"] = _declared.Description;
 
-            var weightFiles = directory.Files.Where(f => f.Role == ModelFileRole.Weights).ToList();
+            var weightFiles = directory.Files.Where(f => f.Role == ModelFileRole.Weights || _onnx.IsExternalData(f)).ToList();
             AddLicense(component);
             if (purl is not null)
             {
@@ -417,6 +418,7 @@ public static partial class ModelBomGenerator
             var properties = new JsonArray(
                 Property("provenancegate:file:role", file.Role switch
                 {
+                    _ when _onnx.IsExternalData(file) => "weights",
                     ModelFileRole.Weights => "weights",
                     ModelFileRole.WeightsIndex => "weights-index",
                     ModelFileRole.Config => "config",
@@ -438,6 +440,7 @@ public static partial class ModelBomGenerator
 
             foreach (var property in _pytorch.FileProperties(file))
                 properties.Add(property);
+            _onnx.AddFileFacts(file, properties);
 
             return new JsonObject
             {
@@ -631,8 +634,12 @@ public static partial class ModelBomGenerator
                 Prop("provenancegate:weights:dtypes", string.Join(",", dtypes));
                 Source("parameter-count", PyTorchBomFacts.Source);
             }
+            else
+            {
+                _onnx.AddModelFacts(Prop, Source);
+            }
 
-            Prop("provenancegate:weights:format", string.Join(",", weightFiles.Select(f => WeightFormat(f.RelativePath)).Distinct().Order(StringComparer.Ordinal)));
+            Prop("provenancegate:weights:format", string.Join(",", weightFiles.Where(f => !_onnx.IsExternalData(f)).Select(f => WeightFormat(f.RelativePath)).Distinct().Order(StringComparer.Ordinal)));
             Prop("provenancegate:weights:file-count", weightFiles.Count.ToString(CultureInfo.InvariantCulture));
             Prop("provenancegate:weights:total-bytes", weightFiles.Sum(f => f.Length).ToString(CultureInfo.InvariantCulture));
             Prop("provenancegate:weights:sha256", WeightsDigest(weightFiles.Select(f => (f.RelativePath, hashes[f.FullPath]))));
@@ -672,7 +679,11 @@ public static partial class ModelBomGenerator
         private void AddConfigFacts()
         {
             if (directory.Config is not { } config)
+            {
+                _onnx.AddGenAiFacts(Prop, Source);
                 return;
+            }
+
             if ((ConfigScalar(config, "max_position_embeddings") ?? ConfigScalar(config, "n_positions") ?? ConfigScalar(config, "max_seq_len")) is { } context)
                 Prop("cdx:ai-ml:model:hyperparameter:context_length", context);
             foreach (var key in ConfigHyperparameters)

@@ -240,8 +240,14 @@ public sealed class FingerprintCache(string directory)
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(Encoding.UTF8.GetBytes($"schema={ModelFingerprint.CurrentSchemaVersion}\n"));
         var prefix = new byte[8];
-        IEnumerable<string> files = File.Exists(modelDirectory) ? [modelDirectory] : System.IO.Directory.EnumerateFiles(modelDirectory).Order(StringComparer.Ordinal);
-        foreach (var file in files)
+        // A single model file is keyed by its name and every file beside it (its external data lives there).
+        if (File.Exists(modelDirectory))
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes($"file={Path.GetFileName(modelDirectory)}\n"));
+            modelDirectory = Path.GetDirectoryName(Path.GetFullPath(modelDirectory))!;
+        }
+
+        foreach (var file in System.IO.Directory.EnumerateFiles(modelDirectory).Order(StringComparer.Ordinal))
         {
             var info = new FileInfo(file);
             hash.AppendData(Encoding.UTF8.GetBytes($"{info.Name}\t{info.Length}\t{info.LastWriteTimeUtc.Ticks}\n"));

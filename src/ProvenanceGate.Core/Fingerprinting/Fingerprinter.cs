@@ -121,7 +121,7 @@ public static partial class Fingerprinter
                     ? new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, HeaderSha256(file), "weights-header")
                     : weights.HeaderDigests?.GetValueOrDefault(file) is { } digest
                         ? new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, digest, "weights-header")
-                        : new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, Sha256File(file), "weights"));
+                        : new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, OutsideTensorsSha256(file, weights.Tensors), "weights-header"));
             }
         }
 
@@ -231,6 +231,43 @@ public static partial class Fingerprinter
         var bytes = new byte[header.DataStart];
         stream.ReadExactly(bytes);
         return Convert.ToHexStringLower(SHA256.HashData(bytes));
+    }
+
+    /// <summary>
+    /// SHA-256 of a weight file's bytes outside its tensors' data (an ONNX graph, a GGUF header): the data is covered by
+    /// the per-tensor content hashes, and hashing it again would cost a second pass over the model.
+    /// </summary>
+    private static string OutsideTensorsSha256(string path, IEnumerable<WeightTensor> tensors)
+    {
+        var ranges = tensors.Where(t => string.Equals(t.FilePath, path, StringComparison.Ordinal) && t.ByteLength > 0)
+            .Select(t => (Start: t.FileOffset, End: t.FileOffset + t.ByteLength)).OrderBy(r => r.Start).ToList();
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        var length = RandomAccess.GetLength(handle);
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
+        {
+            long position = 0;
+            foreach (var (start, end) in ranges.Append((length, length)))
+            {
+                for (var offset = position; offset < Math.Min(start, length);)
+                {
+                    var read = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, start - offset)), offset);
+                    if (read == 0)
+                        break;
+                    hash.AppendData(buffer, 0, read);
+                    offset += read;
+                }
+
+                position = Math.Max(position, end);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     /// <summary>One pass over every tensor, accumulating each signal.</summary>

@@ -55,9 +55,9 @@ public sealed class TensorReader : IDisposable
             var bytes = (int)(rows * rowBytes);
             if (tensor.Decoder is { } decoder)
             {
-                if (tensor.DType != SafetensorsDType.F32)
-                    throw new InvalidOperationException($"decoded tensor '{tensor.Name}' must be declared F32");
-                BytesRead += decoder.Read(handle, tensor, row * rowLength, MemoryMarshal.Cast<byte, float>(_raw.AsSpan(0, bytes)));
+                BytesRead += tensor.DType == SafetensorsDType.F32
+                    ? decoder.Read(handle, tensor, row * rowLength, MemoryMarshal.Cast<byte, float>(_raw.AsSpan(0, bytes)))
+                    : decoder.ReadRaw(handle, tensor, row * rowLength, _raw.AsSpan(0, bytes));
             }
             else
             {

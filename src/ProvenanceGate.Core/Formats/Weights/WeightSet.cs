@@ -23,7 +23,8 @@ public sealed record WeightTensor(string Name, SafetensorsDType DType, IReadOnly
     /// <summary>
     /// Set when the stored bytes are not plain row-major elements of <see cref="DType"/> (quantised blocks, a
     /// transposed initialiser, rows permuted by a converter): <see cref="TensorReader"/> then asks the decoder for
-    /// float32 values, and <see cref="DType"/> is <see cref="SafetensorsDType.F32"/>.
+    /// float32 values, and <see cref="DType"/> is <see cref="SafetensorsDType.F32"/>. A decoder that only reorders
+    /// stored elements may keep the stored <see cref="DType"/> and implement <see cref="ITensorDecoder.ReadRaw"/>.
     /// </summary>
     public ITensorDecoder? Decoder { get; init; }
 
@@ -48,6 +49,14 @@ public interface ITensorDecoder
     /// Malformed or truncated data is a <see cref="Diagnostics.ProvenanceException"/>, never another exception.
     /// </summary>
     long Read(SafeFileHandle handle, WeightTensor tensor, long firstElement, Span<float> destination);
+
+    /// <summary>
+    /// Like <see cref="Read"/>, for a tensor whose <see cref="WeightTensor.DType"/> is not F32: writes the logical
+    /// elements as raw bytes of that dtype (a decoder that only reorders elements, such as a transposed initialiser,
+    /// so BF16 keeps its fast paths instead of being widened).
+    /// </summary>
+    long ReadRaw(SafeFileHandle handle, WeightTensor tensor, long firstElement, Span<byte> destination) =>
+        throw new NotSupportedException($"{GetType().Name} decodes to float32 only; declare the tensor F32");
 }
 
 /// <summary>The tensors of one checkpoint (possibly sharded) plus the files they live in.</summary>
@@ -83,7 +92,7 @@ public interface IWeightFormat
 
 public static class WeightFormats
 {
-    public static IReadOnlyList<IWeightFormat> All { get; } = [new SafetensorsWeightFormat(), new PyTorch.PyTorchWeightFormat()];
+    public static IReadOnlyList<IWeightFormat> All { get; } = [new SafetensorsWeightFormat(), new Onnx.OnnxWeightFormat(), new PyTorch.PyTorchWeightFormat()];
 
     /// <summary>A single file that a known format reads as a model (never a <c>.json</c> file: those are fingerprints and metadata).</summary>
     public static bool IsModelFile(string path) =>
