@@ -91,7 +91,7 @@ public static class Fingerprinter
                 files.Add(new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, HeaderSha256(file), "weights-header"));
         }
 
-        var fullName = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
+        var fullName = ModelName(directory);
         var weightSignals = weights is null || weights.Tensors.Count == 0 ? null : new WeightPass(weights, config, tokenizerTask, kernels).Run();
         return new ModelFingerprint
         {
@@ -109,6 +109,9 @@ public static class Fingerprinter
             Weights = weightSignals,
         };
     }
+
+    /// <summary>The fingerprint's name: the model directory's own name.</summary>
+    internal static string ModelName(string directory) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
 
     private static TokenizerSummary Summarise(TokenizerData tokenizer)
     {
