@@ -27,7 +27,7 @@ before(() => {
     feed = fs.mkdtempSync(path.join(scratch, "pgci-feed-"));
     execFileSync("dotnet", ["pack", path.join(repoRoot, "src", "ProvenanceGate.Tool"), "-o", feed], { stdio: "inherit" });
   }
-  version = /^ProvenanceGate\.Tool\.(.+)\.nupkg$/.exec(fs.readdirSync(feed).find((f) => f.endsWith(".nupkg")))[1];
+  version = /^ProvenanceGate\.Tool\.(\d.*)\.nupkg$/.exec(fs.readdirSync(feed).find((f) => /^ProvenanceGate\.Tool\.\d.*\.nupkg$/.test(f)))[1];
   // A private NuGet cache (the version does not change between builds) and a fixed "now" for approvals.
   env = { NUGET_PACKAGES: fs.mkdtempSync(path.join(scratch, "pgci-nuget-")), DOTNET_NOLOGO: "1", DOTNET_CLI_TELEMETRY_OPTOUT: "1", SOURCE_DATE_EPOCH: "1795000000" };
   const toolDir = fs.mkdtempSync(path.join(scratch, "pgci-prep-tool-"));

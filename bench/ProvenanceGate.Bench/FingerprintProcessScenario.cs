@@ -68,8 +68,9 @@ internal sealed class FingerprintProcessScenario : IBenchScenario
         var repo = MSBuildIncrementalScenario.FindRepoRoot();
         var feed = Path.Combine(root, "feed");
         MSBuildIncrementalScenario.DotNet(repo, null, "pack", Path.Combine(repo, "src", "ProvenanceGate.Tool", "ProvenanceGate.Tool.csproj"), "-c", "Release", "-o", feed);
-        var package = Path.GetFileNameWithoutExtension(Directory.GetFiles(feed, "ProvenanceGate.Tool.*.nupkg").Single());
-        var version = package["ProvenanceGate.Tool.".Length..];
+        // The top-level package (ProvenanceGate.Tool.<version>), not the per-platform ones (ProvenanceGate.Tool.<rid>.<version>).
+        var version = Directory.GetFiles(feed, "ProvenanceGate.Tool.*.nupkg").Select(f => Path.GetFileNameWithoutExtension(f)["ProvenanceGate.Tool.".Length..])
+            .Single(v => char.IsAsciiDigit(v[0]));
         var tools = Path.Combine(root, "tools");
         MSBuildIncrementalScenario.DotNet(root, Path.Combine(root, "packages"), "tool", "install", "ProvenanceGate.Tool", "--tool-path", tools, "--add-source", feed, "--version", version);
         return Path.Combine(tools, "dotnet-provenance");
