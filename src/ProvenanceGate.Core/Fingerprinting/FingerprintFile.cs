@@ -22,6 +22,7 @@ public static class FingerprintFile
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         MaxDepth = 16,
         Converters = { new HalfArrayConverter(), new UInt64ArrayConverter() },
+        TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.Combine(FingerprintJsonContext.Default, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()),
     };
 
     public static string Serialize(ModelFingerprint fingerprint) => JsonSerializer.Serialize(fingerprint, Options);
