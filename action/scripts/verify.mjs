@@ -3,7 +3,7 @@
 // result is applied by the action's last step, so the PR comment step can still run on a failed gate.
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { annotations, appendTo, errorSummary, escapeData, fitSummary, outputText, parseCanonical, readReport } from "./report.mjs";
@@ -33,9 +33,13 @@ export function readInputs(env) {
   return { inputs, problems };
 }
 
-/** The report files of one run, under the runner's temp folder unless the SARIF path was chosen. */
+/**
+ * The report files of one run, in a folder of their own under the runner's temp folder (unless the SARIF path
+ * was chosen): two uses of the action in one job never overwrite each other's reports or outputs.
+ */
 export function reportPaths(inputs, runnerTemp) {
-  const dir = join(runnerTemp, "provenancegate");
+  mkdirSync(runnerTemp, { recursive: true });
+  const dir = mkdtempSync(join(runnerTemp, "provenancegate-reports-"));
   return {
     dir,
     json: join(dir, "report.json"),
@@ -72,9 +76,8 @@ export function main(env = process.env, out = process.stdout) {
   }
 
   const paths = reportPaths(inputs, env.RUNNER_TEMP || join(workspace, ".provenancegate"));
-  mkdirSync(paths.dir, { recursive: true });
-  // A report left by an earlier use of the action in this job must never be read as this run's.
-  for (const file of [paths.json, paths.markdown, paths.sarif]) rmSync(file, { force: true });
+  // A chosen SARIF path may hold an earlier run's report, which must never be read as this run's.
+  rmSync(paths.sarif, { force: true });
   const args = verifyArguments(inputs, paths);
   // The CLI would annotate its own stderr lines too; this script annotates from the report, so once is enough.
   const run = spawnSync(inputs.tool, args, {

@@ -2,7 +2,7 @@
 // the small expression subset the action uses, runs each `run:` step with bash and the env the runner would give
 // it (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_EVENT_PATH, RUNNER_TEMP, ...), and records `uses:` steps with
 // their resolved inputs instead of running them.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -82,28 +82,83 @@ export function interpolate(text, contexts) {
   });
 }
 
-/** `if:` conditions: terms joined by &&, each `path == 'literal'`, `path != 'literal'` or a bare path (truthy). */
-export function evaluateCondition(condition, contexts) {
-  if (condition === undefined) return true;
-  return String(condition).replace(/^\$\{\{(.*)\}\}$/s, "$1").split("&&").every((term) => {
-    const m = /^\s*([A-Za-z0-9_.-]+)\s*(?:(==|!=)\s*'([^']*)')?\s*$/.exec(term);
-    if (!m) throw new Error(`the runner emulation does not understand the condition term '${term.trim()}'`);
-    const value = lookup(m[1], contexts);
-    if (!m[2]) return value !== undefined && value !== null && value !== "" && value !== false;
-    const text = value == null ? "" : String(value);
-    return m[2] === "==" ? text === m[3] : text !== m[3];
-  });
+/**
+ * `if:` conditions as the runner evaluates them, for the subset this action uses: context paths, 'string',
+ * true/false/null literals, == and != (strings compared case-insensitively, like GitHub), !, && and ||,
+ * parentheses, and the status functions success(), failure(), always(), cancelled(). As on the runner, a
+ * condition without a status function is implicitly `success() && (...)`.
+ */
+export function evaluateCondition(condition, contexts, status = { failed: false }) {
+  const text = condition === undefined ? "success()" : String(condition).trim().replace(/^\$\{\{(.*)\}\}$/s, "$1");
+  const tokens = [...text.matchAll(/\s*(\|\||&&|==|!=|!|\(|\)|'[^']*'|[A-Za-z_][A-Za-z0-9_.-]*\(\)|[A-Za-z_][A-Za-z0-9_.-]*)/gy)].map((m) => m[1]);
+  if (tokens.join("").replaceAll(" ", "") !== text.replaceAll(" ", "")) throw new Error(`the runner emulation cannot parse the condition '${text}'`);
+  let position = 0;
+  let usesStatus = false;
+  const peek = () => tokens[position];
+  const next = () => tokens[position++];
+  const truthy = (v) => v !== undefined && v !== null && v !== "" && v !== false && v !== 0;
+  const primary = () => {
+    const token = next();
+    if (token === "!") return !truthy(primary());
+    if (token === "(") {
+      const value = or();
+      if (next() !== ")") throw new Error(`missing ) in '${text}'`);
+      return value;
+    }
+    if (token.startsWith("'")) return token.slice(1, -1);
+    if (token === "true") return true;
+    if (token === "false") return false;
+    if (token === "null") return null;
+    if (token.endsWith("()")) {
+      usesStatus = true;
+      const fn = { "success()": !status.failed, "failure()": status.failed, "always()": true, "cancelled()": false }[token];
+      if (fn === undefined) throw new Error(`the runner emulation does not know ${token}`);
+      return fn;
+    }
+    return lookup(token, contexts);
+  };
+  const comparable = (v) => (v === undefined || v === null ? "" : typeof v === "string" ? v.toLowerCase() : String(v));
+  const comparison = () => {
+    let left = primary();
+    while (peek() === "==" || peek() === "!=") {
+      const op = next();
+      const right = primary();
+      left = op === "==" ? comparable(left) === comparable(right) : comparable(left) !== comparable(right);
+    }
+    return left;
+  };
+  const and = () => {
+    let left = comparison();
+    while (peek() === "&&") {
+      next();
+      const right = comparison();
+      left = truthy(left) && truthy(right);
+    }
+    return left;
+  };
+  const or = () => {
+    let left = and();
+    while (peek() === "||") {
+      next();
+      const right = and();
+      left = truthy(left) || truthy(right);
+    }
+    return left;
+  };
+  const value = truthy(or());
+  if (position !== tokens.length) throw new Error(`unexpected '${peek()}' in '${text}'`);
+  return usesStatus ? value : value && !status.failed;
 }
 
 /**
  * Runs the action like a runner would. `inputs` are the `with:` values; `event` becomes the event payload file.
  * Returns the action outputs, the per-step records, the concatenated job summary and the annotations.
  */
-export function runAction({ inputs = {}, event = {}, eventName = "push", workspace, env = {}, dir = actionDir, tempRoot = tmpdir() }) {
+export function runAction({ inputs = {}, event = {}, eventName = "push", workspace, env = {}, dir = actionDir, tempRoot = tmpdir(), runnerTemp }) {
   const action = loadAction(dir);
   const root = mkdtempSync(join(tempRoot, "pgci-runner-"));
-  const runnerTemp = join(root, "runner-temp");
-  mkdirSync(runnerTemp);
+  runnerTemp ??= join(root, "runner-temp");
+  mkdirSync(runnerTemp, { recursive: true });
   workspace ??= mkdtempSync(join(root, "workspace-"));
   const eventPath = join(root, "event.json");
   writeFileSync(eventPath, JSON.stringify(event));
@@ -119,15 +174,14 @@ export function runAction({ inputs = {}, event = {}, eventName = "push", workspa
     if (!(name in resolvedInputs)) throw new Error(`unknown input '${name}'`);
   }
 
-  const contexts = { inputs: resolvedInputs, github, steps: {}, runner: { temp: runnerTemp } };
+  const contexts = { inputs: resolvedInputs, github, steps: {}, runner: { temp: runnerTemp, os: "Linux", arch: "X64" } };
   const steps = [];
   let summary = "";
   let failed = false;
   action.runs.steps.forEach((step, index) => {
     const record = { id: step.id, name: step.name, uses: step.uses };
     steps.push(record);
-    // The runner's implicit success(): a failed step skips the ones after it.
-    if (failed || !evaluateCondition(step.if, contexts)) {
+    if (!evaluateCondition(step.if, contexts, { failed })) {
       record.skipped = true;
       return;
     }
@@ -159,6 +213,7 @@ export function runAction({ inputs = {}, event = {}, eventName = "push", workspa
         GITHUB_OUTPUT: outputFile,
         GITHUB_STEP_SUMMARY: summaryFile,
         RUNNER_TEMP: runnerTemp,
+        RUNNER_TOOL_CACHE: env.RUNNER_TOOL_CACHE ?? join(root, "tool-cache"),
       },
     });
     Object.assign(record, {
@@ -183,5 +238,27 @@ export function runAction({ inputs = {}, event = {}, eventName = "push", workspa
     failed,
     runnerTemp,
     workspace,
+  };
+}
+
+/**
+ * Starts test/fixtures/fake-github.mjs as a child process (runAction blocks this process's event loop) and
+ * returns its base URL, the requests it logged so far, and stop().
+ */
+export async function startFakeGitHub({ mode = "ok", tempRoot = tmpdir() } = {}) {
+  const log = join(mkdtempSync(join(tempRoot, "pgci-github-")), "requests.jsonl");
+  writeFileSync(log, "");
+  const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), "fixtures", "fake-github.mjs"), log], {
+    env: { ...process.env, FAKE_GITHUB_MODE: mode },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once("data", (data) => resolve(String(data).trim()));
+    child.once("exit", (code) => reject(new Error(`fake GitHub exited ${code}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    requests: () => readFileSync(log, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line)),
+    stop: () => child.kill(),
   };
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, test } from "node:test";
 import { main, readInputs, reportPaths, splitList, verifyArguments } from "../scripts/verify.mjs";
@@ -52,11 +52,11 @@ test("every input maps to its verify flag, and all reports come from one run", (
     PG_SIGNATURE: "bom.sig", PG_BASE_FINGERPRINTS: "fp", PG_FAIL_ON: "Warning", PG_SARIF_FILE: "out/pg.sarif",
   });
   assert.deepEqual(problems, []);
-  const paths = reportPaths(inputs, "/tmp/rt");
+  const paths = reportPaths(inputs, mkdtempSync(join(scratch, "pgci-rt-")));
   assert.deepEqual(verifyArguments(inputs, paths), [
     "verify", "bom.json", "--policy", "eu-ai-act", "--key", "a.pub", "--key", "b.pub", "--signature", "bom.sig",
     "--model-dir", "model", "--base-fingerprints", "fp", "--fail-on", "warning", "--format", "text",
-    "--report", "json=/tmp/rt/provenancegate/report.json", "--report", "markdown=/tmp/rt/provenancegate/report.md",
+    "--report", `json=${paths.dir}/report.json`, "--report", `markdown=${paths.dir}/report.md`,
     "--report", `sarif=${join(process.cwd(), "out/pg.sarif")}`,
   ]);
 });
@@ -114,10 +114,20 @@ test("an input error of verify (exit 2, no report) becomes result=error with the
   assert.match(readFileSync(result.outputs.markdown, "utf8"), /ProvenanceGate: ERROR/);
 });
 
-test("a report left by an earlier run is never read as this run's", () => {
+test("two uses in one job write separate report folders: the first's outputs still point at its own files", () => {
   const first = runVerify();
-  assert.equal(first.outputs.result, "pass");
-  // Same RUNNER_TEMP, and this time the tool exits 1 without writing any report.
+  const runnerTemp = join(first.outputs.json, "..", "..");
+  // Same RUNNER_TEMP; this time the tool fails the gate and writes its reports where it is told.
+  const second = runVerify({ exit: 1, report: "fail.report.json", env: { RUNNER_TEMP: runnerTemp } });
+  assert.equal(second.outputs.result, "fail");
+  assert.notEqual(dirname(second.outputs.json), dirname(first.outputs.json));
+  assert.notEqual(second.outputs.markdown, first.outputs.markdown);
+  assert.equal(JSON.parse(readFileSync(first.outputs.json, "utf8")).result, "pass", "the first step's report is untouched");
+  assert.match(readFileSync(first.outputs.markdown, "utf8"), /PASS/);
+});
+
+test("a run whose tool wrote no report is never read as a pass", () => {
+  const first = runVerify();
   const again = runVerify({ exit: 1, report: "missing.report.json", env: { RUNNER_TEMP: join(first.outputs.json, "..", "..") } });
   assert.equal(again.outputs.result, "error");
   assert.match(again.annotations[0].message, /^PG6003: verify exited 1 but its JSON report is unusable/);

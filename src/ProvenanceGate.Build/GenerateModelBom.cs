@@ -34,6 +34,12 @@ public sealed class GenerateModelBom : Microsoft.Build.Utilities.Task
     /// </summary>
     public ITaskItem[] Models { get; set; } = [];
 
+    /// <summary>$(OutDir): model files found there by content that no item declares are listed as undeclared models.</summary>
+    public string? OutputDirectory { get; set; }
+
+    /// <summary>$(ProvenanceGateTrustedKeys): a model package's own ML-BOM counts only when signed with one of these.</summary>
+    public string[] TrustedKeys { get; set; } = [];
+
     /// <summary>CycloneDX spec version of the output (default 1.6).</summary>
     public string? SpecVersion { get; set; }
 
@@ -46,10 +52,15 @@ public sealed class GenerateModelBom : Microsoft.Build.Utilities.Task
 
     public override bool Execute() => TaskDiagnostics.Run(Log, () =>
     {
-        var models = ModelItem.FromItems(Models, ProjectDirectory);
-        var packages = NuGetAssetsReader.Read(ProjectAssetsFile, TargetFramework);
+        // The items are checked first: a wrong model path is the error to report even before a restore.
+        NuGetDependencyGraph? restored = null;
+        NuGetDependencyGraph Packages() => restored ??= NuGetAssetsReader.Read(ProjectAssetsFile, TargetFramework);
+        var models = ModelItem.FromItems(Models, ProjectDirectory, Packages);
+        var packages = Packages();
         Log.LogMessage(MessageImportance.Low, $"ProvenanceGate: {packages.Packages.Count} NuGet packages for '{packages.TargetFramework}', {models.Count} models");
-        var (json, warnings) = BomComposer.Compose(ProjectName, ProjectVersion, packages, models, SpecVersion);
+        var (json, warnings) = BomComposer.Compose(ProjectName, ProjectVersion, packages, models, SpecVersion,
+            string.IsNullOrEmpty(OutputDirectory) ? null : Path.GetFullPath(OutputDirectory, ProjectDirectory),
+            Signing.PublicKeyLoader.LoadAll(TrustedKeys.Where(k => !string.IsNullOrWhiteSpace(k)).Select(k => KeyPaths.Resolve(k.Trim(), ProjectDirectory))));
         foreach (var warning in warnings)
             TaskDiagnostics.Log(Log, warning);
         BomChanged = IO.AtomicFile.WriteAllTextIfChanged(BomPath, json);

@@ -1,4 +1,5 @@
 using Microsoft.Build.Framework;
+using ProvenanceGate.NuGet;
 
 namespace ProvenanceGate.Build;
 
@@ -17,12 +18,13 @@ internal sealed record ModelItem(
 {
     public const string DefaultDeclarationFileName = "provenance.yaml";
 
-    public static IReadOnlyList<ModelItem> FromItems(IEnumerable<ITaskItem> items, string projectDirectory)
+    /// <param name="packages">The project's packages, read only when an item has <c>Package="Id"</c> metadata (a folder inside that package).</param>
+    public static IReadOnlyList<ModelItem> FromItems(IEnumerable<ITaskItem> items, string projectDirectory, Func<NuGetDependencyGraph>? packages = null)
     {
         var models = new List<ModelItem>();
         foreach (var item in items)
         {
-            var directory = Path.GetFullPath(item.ItemSpec, projectDirectory);
+            var directory = Path.GetFullPath(item.ItemSpec, PackageRoot(item, packages) ?? projectDirectory);
             if (!System.IO.Directory.Exists(directory))
                 throw Diagnostics.Diagnostics.ModelItemInvalid.Exception(
                     $"ProvenanceModel '{item.ItemSpec}': the model directory '{directory}' does not exist", directory);
@@ -42,6 +44,17 @@ internal sealed record ModelItem(
         }
 
         return models;
+    }
+
+    /// <summary>The extracted package an item's <c>Package</c> metadata names, or null for an item of the project's own.</summary>
+    private static string? PackageRoot(ITaskItem item, Func<NuGetDependencyGraph>? packages)
+    {
+        if (Metadata(item, "Package") is not { } id)
+            return null;
+        var package = packages?.Invoke().Find(id)
+            ?? throw Diagnostics.Diagnostics.ModelPackageNotFound.Exception($"ProvenanceModel '{item.ItemSpec}': package '{id}' is not among the project's restored packages");
+        return package.Directory
+            ?? throw Diagnostics.Diagnostics.ModelPackageNotFound.Exception($"ProvenanceModel '{item.ItemSpec}': package '{id}' {package.Version} is not in the packages folder (restore first)");
     }
 
     /// <summary>Without Declaration metadata, the model directory's own provenance.yaml (the usual place) is read.</summary>

@@ -35,12 +35,20 @@ public sealed class VerifyModelBom : Microsoft.Build.Utilities.Task
     /// </summary>
     public string? RejectedBomPath { get; set; }
 
+    /// <summary>$(MSBuildProjectFullPath): a model shipped without provenance is reported against the project file.</summary>
+    public string? ProjectFile { get; set; }
+
+    /// <summary>$(ProjectAssetsFile) and $(TargetFramework): resolve items with <c>Package</c> metadata.</summary>
+    public string? ProjectAssetsFile { get; set; }
+
+    public string? TargetFramework { get; set; }
+
     /// <summary><c>@(ProvenanceModel)</c>: the model directories whose files and lineage the gate checks.</summary>
     public ITaskItem[] Models { get; set; } = [];
 
     public override bool Execute() => TaskDiagnostics.Run(Log, () =>
     {
-        var models = ModelItem.FromItems(Models, ProjectDirectory);
+        var models = ModelItem.FromItems(Models, ProjectDirectory, () => NuGet.NuGetAssetsReader.Read(ProjectAssetsFile ?? "", TargetFramework));
         var options = new GateOptions
         {
             BomPath = BomPath,
@@ -85,7 +93,11 @@ public sealed class VerifyModelBom : Microsoft.Build.Utilities.Task
         foreach (var diagnostic in report.Diagnostics)
         {
             var pointsAtBom = diagnostic.File is not null && string.Equals(Path.GetFullPath(diagnostic.File, ProjectDirectory), bomFullPath, StringComparison.Ordinal);
-            TaskDiagnostics.Log(Log, pointsAtBom ? diagnostic with { File = reportedBom } : diagnostic);
+            // The fix for an undeclared model is in the project file (a ProvenanceModel item), not in the generated BOM.
+            if (diagnostic.Descriptor == Diagnostics.Diagnostics.GateModelUndeclared && !string.IsNullOrEmpty(ProjectFile))
+                TaskDiagnostics.Log(Log, diagnostic with { File = ProjectFile, Line = null, Column = null });
+            else
+                TaskDiagnostics.Log(Log, pointsAtBom ? diagnostic with { File = reportedBom } : diagnostic);
         }
 
         var summary = string.Join(", ", report.Checks.Select(c => $"{c.Id} {c.StatusText}"));

@@ -40,6 +40,19 @@ public sealed record LibraryComponent(string Name, string Version)
     public IReadOnlyList<string> DependsOn { get; init; } = [];
 
     public string BomRef => Purl ?? $"pkg:nuget/{Name}@{Version}";
+
+    /// <summary>Extra CycloneDX properties (e.g. the package's signature facts), in the order given.</summary>
+    public IReadOnlyList<(string Name, string Value)> Properties { get; init; } = [];
+}
+
+/// <summary>
+/// A model file found in the app's output that no <c>ProvenanceModel</c> declared: listed so that nothing the app ships
+/// is invisible, and marked <c>provenancegate:declared=false</c> so that the gate fails on it.
+/// </summary>
+public sealed record ShippedModelComponent(Discovery.ShippedModelFile File)
+{
+    /// <summary>The library component the file came from (its bom-ref), when it came from a package.</summary>
+    public string? PackageRef { get; init; }
 }
 
 public sealed record ApplicationComponent(string Name, string? Version = null, string? Purl = null);
@@ -62,6 +75,7 @@ public sealed class AiBomBuilder
 
     private readonly List<LibraryComponent> _libraries = [];
     private readonly List<ModelBomPart> _models = [];
+    private readonly List<ShippedModelComponent> _shipped = [];
     private ApplicationComponent? _application;
 
     public AiBomBuilder(string specVersion = CycloneDxSchemas.DefaultSpecVersion)
@@ -97,6 +111,13 @@ public sealed class AiBomBuilder
     public AiBomBuilder AddModel(ModelBomPart part)
     {
         _models.Add(part);
+        return this;
+    }
+
+    /// <summary>Adds a model file the app ships without a declaration (see <see cref="ShippedModelComponent"/>).</summary>
+    public AiBomBuilder AddUndeclaredModel(ShippedModelComponent model)
+    {
+        _shipped.Add(model);
         return this;
     }
 
@@ -178,10 +199,21 @@ public sealed class AiBomBuilder
                 Edge(from, to);
         }
 
+        var undeclared = _shipped.GroupBy(m => m.File.RelativePath, StringComparer.Ordinal).Select(g => g.First())
+            .Select(m => (Model: m, Ref: ModelBomGenerator.RefSafe("shipped-model:" + m.File.RelativePath))).OrderBy(m => m.Ref, StringComparer.Ordinal).ToList();
+        foreach (var (model, reference) in undeclared)
+        {
+            components.Add(UndeclaredModelJson(model, reference));
+            Edge(reference, []);
+            // The package ships the model: its component depends on (provides) the file, as it depends on its libraries.
+            if (model.PackageRef is { } packageRef && libraries.Any(l => l.BomRef == packageRef))
+                Edge(packageRef, [reference]);
+        }
+
         components.AddRange(datasets.Values);
         RemoveDuplicateNestedRefs(components, appRef);
         if (appRef is not null)
-            Edge(appRef, libraries.Where(l => l.IsDirect).Select(l => l.BomRef).Concat(models.Select(m => m.ModelRef)));
+            Edge(appRef, libraries.Where(l => l.IsDirect).Select(l => l.BomRef).Concat(models.Select(m => m.ModelRef)).Concat(undeclared.Select(u => u.Ref)));
 
         var bom = new JsonObject
         {
@@ -314,7 +346,57 @@ public sealed class AiBomBuilder
         if (ModelBomGenerator.LicenseChoice(library.License, library.LicenseName, library.LicenseUrl) is { } licenses)
             json["licenses"] = licenses;
         json["purl"] = library.Purl ?? $"pkg:nuget/{library.Name}@{library.Version}";
-        json["properties"] = new JsonArray(ModelBomGenerator.Property("provenancegate:dependency", library.IsDirect ? "direct" : "transitive"));
+        json["properties"] = new JsonArray(
+            [ModelBomGenerator.Property("provenancegate:dependency", library.IsDirect ? "direct" : "transitive"),
+             .. library.Properties.Select(p => (JsonNode)ModelBomGenerator.Property(p.Name, p.Value))]);
+        return json;
+    }
+
+    private static JsonObject UndeclaredModelJson(ShippedModelComponent model, string reference)
+    {
+        var file = model.File;
+        var json = new JsonObject
+        {
+            ["type"] = "machine-learning-model",
+            ["bom-ref"] = reference,
+            ["name"] = file.RelativePath,
+            ["hashes"] = new JsonArray(new JsonObject { ["alg"] = "SHA-256", ["content"] = file.Sha256 }),
+        };
+        if (file.Origin.Package is { } package && file.Origin.PackagePath is { } packagePath)
+        {
+            json["version"] = package.Version;
+            json["purl"] = package.FilePurl(packagePath);
+        }
+
+        var properties = new JsonArray(
+            ModelBomGenerator.Property("provenancegate:declared", "false"),
+            ModelBomGenerator.Property("provenancegate:weights:format", file.Format),
+            ModelBomGenerator.Property("provenancegate:file:size", file.Size.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ModelBomGenerator.Property("provenancegate:shipped:path", file.RelativePath));
+        if (file.Origin.Package is { } origin)
+        {
+            properties.Add(ModelBomGenerator.Property("provenancegate:origin", "nuget"));
+            properties.Add(ModelBomGenerator.Property("provenancegate:nuget:package", origin.Purl));
+            properties.Add(ModelBomGenerator.Property("provenancegate:nuget:path", file.Origin.PackagePath!));
+        }
+        else
+        {
+            properties.Add(ModelBomGenerator.Property("provenancegate:origin", "project"));
+        }
+
+        json["properties"] = properties;
+        // Tokenizers and configs beside the model describe it: listed under it, hashed, never counted as models.
+        if (file.Sidecars.Count > 0)
+        {
+            var root = file.FullPath[..^file.RelativePath.Length];
+            json["components"] = new JsonArray(file.Sidecars.Select(sidecar => (JsonNode)new JsonObject
+            {
+                ["type"] = "file",
+                ["name"] = sidecar,
+                ["hashes"] = new JsonArray(new JsonObject { ["alg"] = "SHA-256", ["content"] = FileHasher.Sha256(Path.Combine(root, sidecar)) }),
+            }).ToArray());
+        }
+
         return json;
     }
 

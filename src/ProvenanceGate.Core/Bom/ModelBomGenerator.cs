@@ -141,6 +141,7 @@ public static partial class ModelBomGenerator
     {
         private readonly JsonArray _properties = [];
         private readonly JsonArray _sourceProperties = [];
+        private readonly PyTorchBomFacts _pytorch = new();
         private readonly List<Diagnostic> _warnings = [];
         private readonly YamlMappingNode? _card = directory.FrontMatter;
         private readonly DeclaredModel _declared = declaration?.Model ?? new DeclaredModel();
@@ -215,6 +216,7 @@ public static partial class ModelBomGenerator
             // Properties: facts first, then provenance of each field.
             AddWeightFacts(weightFiles);
             AddConfigFacts();
+            AddAdapterFacts();
             AddTokenizerFacts();
             AddDeclaredFacts();
             foreach (var property in _sourceProperties)
@@ -434,6 +436,9 @@ public static partial class ModelBomGenerator
                     properties.Add(Property("provenancegate:safetensors:metadata:" + key, value));
             }
 
+            foreach (var property in _pytorch.FileProperties(file))
+                properties.Add(property);
+
             return new JsonObject
             {
                 ["type"] = "file",
@@ -618,6 +623,14 @@ public static partial class ModelBomGenerator
                 Prop("provenancegate:weights:dtypes", string.Join(",", dtypes));
                 Source("parameter-count", "safetensors header");
             }
+            else if (_pytorch.ModelFacts(weightFiles) is var (parameters, dtypes))
+            {
+                Prop("cdx:ai-ml:model:parameter:count", HumanCount(parameters));
+                Prop("cdx:ai-ml:model:hyperparameter:quantization", QuantizationLabel(dtypes));
+                Prop("provenancegate:weights:parameter-count", parameters.ToString(CultureInfo.InvariantCulture));
+                Prop("provenancegate:weights:dtypes", string.Join(",", dtypes));
+                Source("parameter-count", PyTorchBomFacts.Source);
+            }
 
             Prop("provenancegate:weights:format", string.Join(",", weightFiles.Select(f => WeightFormat(f.RelativePath)).Distinct().Order(StringComparer.Ordinal)));
             Prop("provenancegate:weights:file-count", weightFiles.Count.ToString(CultureInfo.InvariantCulture));
@@ -636,6 +649,24 @@ public static partial class ModelBomGenerator
             }
 
             return string.Join(",", dtypes.Select(d => d.ToLowerInvariant()));
+        }
+
+        /// <summary>adapter_config.json's facts, with or without a config.json beside it (adapters usually ship none).</summary>
+        private void AddAdapterFacts()
+        {
+            if (directory.AdapterConfig is not { } adapter)
+                return;
+            foreach (var key in new[] { "peft_type", "task_type", "r", "lora_alpha", "lora_dropout", "base_model_name_or_path", "revision" })
+            {
+                if (ConfigScalar(adapter, key) is { } value)
+                    Prop("provenancegate:adapter:" + key, value);
+            }
+
+            if (adapter["target_modules"] is JsonArray modules)
+                Prop("provenancegate:adapter:target_modules", string.Join(",", modules.Select(m => m?.ToString())));
+            else if (ConfigScalar(adapter, "target_modules") is { } pattern)
+                Prop("provenancegate:adapter:target_modules", pattern);
+            Source("adapter", "adapter_config.json");
         }
 
         private void AddConfigFacts()
@@ -664,18 +695,6 @@ public static partial class ModelBomGenerator
                     if (node is JsonValue && !key.StartsWith('_'))
                         Prop("provenancegate:generation:" + key, Scalar(node));
                 }
-            }
-
-            if (directory.AdapterConfig is { } adapter)
-            {
-                foreach (var key in new[] { "peft_type", "task_type", "r", "lora_alpha", "lora_dropout", "base_model_name_or_path", "revision" })
-                {
-                    if (ConfigScalar(adapter, key) is { } value)
-                        Prop("provenancegate:adapter:" + key, value);
-                }
-
-                if (adapter["target_modules"] is JsonArray modules)
-                    Prop("provenancegate:adapter:target_modules", string.Join(",", modules.Select(m => m?.ToString())));
             }
         }
 

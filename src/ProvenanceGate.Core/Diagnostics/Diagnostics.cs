@@ -64,6 +64,13 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor ModelsDiffer = new("PG3008", "Models differ: weights are independent", ExitCodes.GateFailed);
     public static readonly DiagnosticDescriptor LineageNotEstablished = new("PG3009", "Lineage not established: insufficient weight evidence", ExitCodes.GateFailed);
     public static readonly DiagnosticDescriptor CatalogueMalformed = new("PG3010", "Malformed reference catalogue", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor PyTorchMalformed = new("PG3040", "Malformed PyTorch checkpoint", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor PyTorchUnsafePickle = new("PG3041", "PyTorch checkpoint imports a global outside the tensor allow-list", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor PyTorchUnsupported = new("PG3042", "Unsupported PyTorch checkpoint content", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor PyTorchIndexMalformed = new("PG3043", "Malformed pytorch_model.bin index", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor AdapterMalformed = new("PG3044", "Malformed PEFT adapter", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor AdapterBaseMismatch = new("PG3045", "Adapter does not fit its base model", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor AdapterNeedsBase = new("PG3046", "PEFT adapter needs its base model", ExitCodes.InputError);
 
     // ---- PG4xxx: the verify gate ----------------------------------------------------------------
     public static readonly DiagnosticDescriptor GateBomUnreadable = new("PG4001", "BOM is not readable JSON", ExitCodes.InputError);
@@ -96,6 +103,9 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor GatePickleFormat = new("PG4081", "Weights use an unsafe pickle-based format", ExitCodes.GateFailed);
     public static readonly DiagnosticDescriptor GatePickleUnknownGlobal = new("PG4082", "Pickle file imports a global not on the allow list", ExitCodes.GateFailed);
     public static readonly DiagnosticDescriptor GatePickleMalformed = new("PG4083", "Pickle file cannot be inspected", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateModelUndeclared = new("PG4090", "Model ships without provenance", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor GateModelPackageUnsigned = new("PG4091", "Model comes from an unsigned NuGet package", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor PackageBomUntrusted = new("PG4092", "Package ML-BOM is not signed by a trusted key", ExitCodes.GateFailed);
 
     // ---- PG5xxx: MSBuild integration ------------------------------------------------------------
     public static readonly DiagnosticDescriptor AssetsFileInvalid = new("PG5001", "Project assets file missing or malformed", ExitCodes.InputError);
@@ -106,12 +116,19 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor UnsupportedMSBuild = new("PG5006", "Unsupported MSBuild host", ExitCodes.InputError);
     // No longer emitted: the build gate now checks every model's files and lineage. Kept because codes are never reused.
     public static readonly DiagnosticDescriptor SeveralModelsNotFingerprinted = new("PG5007", "Several models: digests and lineage not checked in the build", ExitCodes.GateFailed);
+    public static readonly DiagnosticDescriptor ModelPackageNotFound = new("PG5010", "ProvenanceModel package not found", ExitCodes.InputError);
 
     // ---- PG6xxx: CI integrations ----------------------------------------------------------------
     // Raised by the GitHub Action and the Azure Pipelines task (JavaScript), catalogued here so they read like the CLI's.
     public static readonly DiagnosticDescriptor CiInputInvalid = new("PG6001", "Invalid CI wrapper input", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor CiToolUnavailable = new("PG6002", "ProvenanceGate tool could not be installed or started", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor CiReportUnusable = new("PG6003", "Verify report missing or unreadable", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor CiToolHashMismatch = new("PG6004", "ProvenanceGate tool package does not match its pinned SHA-512", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor CiTrustFileUnavailable = new("PG6005", "Trust file not readable from the base commit", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor CiNodeMissing = new("PG6006", "Node.js not found for the wrapper's report step", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor GitHubWriteDenied = new("PG6007", "GitHub token cannot write; feedback skipped", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor GitHubRequestFailed = new("PG6008", "GitHub API request failed", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor GitHubContextMissing = new("PG6009", "GitHub repository, pull request or commit unknown", ExitCodes.InputError);
 
     /// <summary>Every descriptor above, in code order.</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = typeof(Diagnostics)

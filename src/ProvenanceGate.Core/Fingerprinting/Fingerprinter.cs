@@ -12,7 +12,7 @@ namespace ProvenanceGate.Fingerprinting;
 /// Computes a <see cref="ModelFingerprint"/> from a model directory in one streaming pass over the weights:
 /// memory stays bounded by a read chunk plus a few small per-signal buffers, whatever the model size.
 /// </summary>
-public static class Fingerprinter
+public static partial class Fingerprinter
 {
     public const int GramK = 32;
     public const int VectorK = 64;
@@ -36,22 +36,41 @@ public static class Fingerprinter
 
     public static ModelFingerprint FromModelDirectory(string directory) => FromModelDirectory(directory, NumericKernels.Default);
 
+    /// <param name="directory">A model directory, or a single model file (GGUF, ONNX, ...) that carries its own metadata.</param>
     public static ModelFingerprint FromModelDirectory(string directory, INumericKernels kernels)
     {
+        if (File.Exists(directory))
+            return FromModelFile(directory, kernels);
         if (!Directory.Exists(directory))
             throw Diagnostics.Diagnostics.DirectoryNotFound.Exception($"model directory '{directory}' does not exist", directory);
+        if (Formats.Peft.PeftAdapter.IsAdapter(directory))
+            throw AdapterNeedsBase(directory);
 
         var configPath = Path.Combine(directory, "config.json");
         var config = File.Exists(configPath) ? ModelConfig.Read(configPath) : null;
         // The tokenizer is parsed and summarised beside the weight pass, not before it: only the embedding's anchor
         // rows need it, and those tensors are scheduled last.
         var tokenizerTask = System.Threading.Tasks.Task.Run(() => TokenizerReader.ReadDirectory(directory));
+        return FromModel(directory, config, tokenizerTask, kernels);
+    }
+
+    /// <summary>A single model file: its architecture facts and tokenizer come from the file's own metadata.</summary>
+    private static ModelFingerprint FromModelFile(string path, INumericKernels kernels)
+    {
+        var weights = WeightFormats.Open(path)
+            ?? throw Diagnostics.Diagnostics.ModelNotFound.Exception($"'{path}' is not a model file of a known format", path);
+        return FromModel(path, weights.Config, System.Threading.Tasks.Task.FromResult(weights.Tokenizer), kernels, weights);
+    }
+
+    private static ModelFingerprint FromModel(string directory, ModelConfig? config, System.Threading.Tasks.Task<TokenizerData?> tokenizerTask, INumericKernels kernels,
+        WeightSet? openedWeights = null)
+    {
         var summaryTask = tokenizerTask.ContinueWith(
             t => t.Result is null ? null : Summarise(t.Result),
             CancellationToken.None, System.Threading.Tasks.TaskContinuationOptions.OnlyOnRanToCompletion, System.Threading.Tasks.TaskScheduler.Default);
         try
         {
-            return FromModelDirectory(directory, config, tokenizerTask, summaryTask, kernels);
+            return FromModel(directory, config, tokenizerTask, summaryTask, kernels, openedWeights);
         }
         catch (Diagnostics.ProvenanceException) when (FailureOf(tokenizerTask) is { } tokenizerError)
         {
@@ -68,15 +87,24 @@ public static class Fingerprinter
         return task.Exception?.InnerException as Diagnostics.ProvenanceException;
     }
 
-    private static ModelFingerprint FromModelDirectory(string directory, ModelConfig? config, System.Threading.Tasks.Task<TokenizerData?> tokenizerTask,
-        System.Threading.Tasks.Task<TokenizerSummary?> summaryTask, INumericKernels kernels)
+    private static ModelFingerprint FromModel(string directory, ModelConfig? config, System.Threading.Tasks.Task<TokenizerData?> tokenizerTask,
+        System.Threading.Tasks.Task<TokenizerSummary?> summaryTask, INumericKernels kernels, WeightSet? openedWeights)
     {
-        var weights = WeightFormats.Open(directory);
+        var isFile = File.Exists(directory);
+        var weights = openedWeights ?? WeightFormats.Open(directory);
+        // Metadata files beside the weights win over what a weight file carries (a GGUF's own tokenizer and hyperparameters).
+        config ??= weights?.Config;
+        if (weights?.Tokenizer is { } embeddedTokenizer && tokenizerTask.GetAwaiter().GetResult() is null)
+        {
+            tokenizerTask = System.Threading.Tasks.Task.FromResult<TokenizerData?>(embeddedTokenizer);
+            summaryTask = System.Threading.Tasks.Task.FromResult<TokenizerSummary?>(Summarise(embeddedTokenizer));
+        }
+
         if (config is null && weights is null && tokenizerTask.GetAwaiter().GetResult() is null)
             throw Diagnostics.Diagnostics.ModelNotFound.Exception($"'{directory}' holds no config.json, tokenizer or weights", directory);
 
         var files = new List<SourceFile>();
-        foreach (var name in MetadataFiles)
+        foreach (var name in isFile ? [] : MetadataFiles)
         {
             var path = Path.Combine(directory, name);
             if (File.Exists(path))
@@ -88,10 +116,16 @@ public static class Fingerprinter
             foreach (var index in weights.IndexFiles)
                 files.Add(new SourceFile(Path.GetFileName(index), new FileInfo(index).Length, Sha256File(index), "index"));
             foreach (var file in weights.WeightFiles)
-                files.Add(new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, HeaderSha256(file), "weights-header"));
+            {
+                files.Add(file.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
+                    ? new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, HeaderSha256(file), "weights-header")
+                    : weights.HeaderDigests?.GetValueOrDefault(file) is { } digest
+                        ? new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, digest, "weights-header")
+                        : new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, Sha256File(file), "weights"));
+            }
         }
 
-        var fullName = ModelName(directory);
+        var fullName = isFile ? Path.GetFileNameWithoutExtension(directory) : ModelName(directory);
         var weightSignals = weights is null || weights.Tensors.Count == 0 ? null : new WeightPass(weights, config, tokenizerTask, kernels).Run();
         return new ModelFingerprint
         {
@@ -101,7 +135,7 @@ public static class Fingerprinter
                 weights?.Tensors.Sum(t => t.ElementCount) ?? 0,
                 weights?.Tensors.Count ?? 0,
                 weights?.WeightFiles.Sum(f => new FileInfo(f).Length) ?? 0,
-                weights?.Tensors.Select(t => t.DType.ToString()).Distinct().Order(StringComparer.Ordinal).ToArray() ?? []),
+                weights?.Tensors.Select(t => t.StorageTypeName).Distinct().Order(StringComparer.Ordinal).ToArray() ?? []),
             Files = files,
             Config = config is null ? null : new ConfigSummary(config.ModelType, config.Architectures, config.HiddenSize, config.Layers, config.AttentionHeads,
                 config.KeyValueHeads, config.IntermediateSize, config.VocabSize, config.MaxPositionEmbeddings, config.HiddenAct, config.ArchHash),

@@ -61,8 +61,16 @@ public static class NuGetAssetsReader
             var license = nuspecPath is null ? null : NuspecLicenseReader.Read(nuspecPath);
             var hash = NupkgFileHash(packageFolders, relativePath, id, version) ?? sha512;
             var dependencyIds = dependencies.Where(resolved.ContainsKey).Select(d => resolved[d].Id).Order(StringComparer.Ordinal).ToArray();
+            var directory = packageFolders.Select(folder => Path.Combine(folder, relativePath)).FirstOrDefault(System.IO.Directory.Exists);
             packages.Add(new NuGetPackage(id, version, Base64ToHex(assetsPath, key, hash), license, dependencyIds,
-                IsDirect: direct.ContainsKey(id), IsDevelopmentDependency: !runtimeReachable.Contains(id)));
+                IsDirect: direct.ContainsKey(id), IsDevelopmentDependency: !runtimeReachable.Contains(id))
+            {
+                Directory = directory,
+                Files = library.TryGetProperty("files", out var listed) && listed.ValueKind == JsonValueKind.Array
+                    ? listed.EnumerateArray().Select(f => f.ValueKind == JsonValueKind.String ? f.GetString() : null).OfType<string>().ToArray()
+                    : [],
+                Signature = directory is null ? null : NuGetSignatureReader.Read(directory),
+            });
         }
 
         packages.Sort((a, b) => StringComparer.Ordinal.Compare(a.Id, b.Id));

@@ -22,6 +22,19 @@ public sealed record NuGetPackage(
 {
     /// <summary>The package URL (purl-spec "nuget" type): the id keeps its case, the version is the normalized one restore resolved.</summary>
     public string Purl => $"pkg:nuget/{Uri.EscapeDataString(Id)}@{Uri.EscapeDataString(Version)}";
+
+    /// <summary>The extracted package in the packages folder, when restore left it there.</summary>
+    public string? Directory { get; init; }
+
+    /// <summary>The package's files as restore listed them ('/'-separated, relative to <see cref="Directory"/>).</summary>
+    public IReadOnlyList<string> Files { get; init; } = [];
+
+    /// <summary>What the package's <c>.signature.p7s</c> says; null when the package folder was not found.</summary>
+    public NuGetSignatureInfo? Signature { get; init; }
+
+    /// <summary>The purl of one file inside the package (purl subpath).</summary>
+    public string FilePurl(string packagePath) =>
+        Purl + "#" + string.Join('/', packagePath.Split('/').Select(Uri.EscapeDataString));
 }
 
 /// <summary>The packages one target framework of a project resolved to, in ordinal id order.</summary>

@@ -33,6 +33,9 @@ public sealed record BomComponent(JsonObject Node, string JsonPath, BomComponent
 
     public bool IsModel => Type == "machine-learning-model";
 
+    /// <summary>A model file found in the app's output that no one declared (<c>provenancegate:declared=false</c>).</summary>
+    public bool IsUndeclaredModel => IsModel && Property("provenancegate:declared") == "false";
+
     public bool IsDataset => Type == "data";
 
     public bool IsFile => Type == "file";
@@ -67,7 +70,11 @@ public sealed class BomDocument
     /// <summary>metadata.component and every component, depth first (nested components included; pedigree ancestors not).</summary>
     public IReadOnlyList<BomComponent> Components { get; }
 
-    public IEnumerable<BomComponent> Models => Components.Where(c => c.IsModel);
+    /// <summary>The declared models: those the per-model checks (fields, licences, governance, lineage) judge.</summary>
+    public IEnumerable<BomComponent> Models => Components.Where(c => c.IsModel && !c.IsUndeclaredModel);
+
+    /// <summary>Models found in the app's output without provenance: the inventory check fails on each.</summary>
+    public IEnumerable<BomComponent> UndeclaredModels => Components.Where(c => c.IsUndeclaredModel);
 
     public string? SpecVersion => Text(Root["specVersion"]);
 

@@ -59,6 +59,10 @@ internal static class ExternalApis
 
     public static ModelFingerprint Fingerprint(string modelDirectoryOrFingerprintFile) => FingerprintLoader.Load(modelDirectoryOrFingerprintFile);
 
+    /// <summary>A model directory, merged with <paramref name="adapterBase"/> first when it is a PEFT adapter and a base is given.</summary>
+    public static ModelFingerprint Fingerprint(string modelDirectory, string? adapterBase) =>
+        adapterBase is not null && Formats.Peft.PeftAdapter.IsAdapter(modelDirectory) ? Fingerprinter.FromAdapter(modelDirectory, adapterBase) : Fingerprint(modelDirectory);
+
     public static LineageOutcome Compare(ModelFingerprint model, ModelFingerprint declaredBase)
     {
         var comparison = LineageComparer.Compare(model, declaredBase);

@@ -16,6 +16,12 @@ public static class Gate
         var bom = BomDocument.Load(options.BomPath);
         if (options.BaseFingerprintsDirectory is { } baseDirectory && !Directory.Exists(baseDirectory) && !File.Exists(baseDirectory))
             throw Diagnostics.Diagnostics.DirectoryNotFound.Exception($"base fingerprints '{baseDirectory}' do not exist", baseDirectory);
+        foreach (var directory in options.ScanOutputDirectories)
+        {
+            if (!Directory.Exists(directory))
+                throw Diagnostics.Diagnostics.DirectoryNotFound.Exception($"output folder '{directory}' does not exist", directory);
+        }
+
         foreach (var path in new[] { options.SignaturePath, options.BundlePath }.OfType<string>())
         {
             if (!File.Exists(path))
@@ -32,6 +38,7 @@ public static class Gate
         GovernanceCheck.Run(context);
         LineageCheck.Run(context);
         SerializationCheck.Run(context);
+        InventoryCheck.Run(context);
         return BuildReport(context);
     }
 

@@ -26,6 +26,12 @@ public sealed record GateOptions
     /// <summary>Base fingerprints (a directory matched by name, or one file) for every model without its own.</summary>
     public string? BaseFingerprintsDirectory { get; init; }
 
+    /// <summary>
+    /// An app's output or publish folder: every model file in it must be one the BOM declares (same SHA-256 as a file
+    /// of a declared model), else the inventory check reports it (CLI: <c>--scan-output DIR</c>).
+    /// </summary>
+    public IReadOnlyList<string> ScanOutputDirectories { get; init; } = [];
+
     public DateTimeOffset Now { get; init; } = DateTimeOffset.UtcNow;
 
     public bool FailOnWarning { get; init; }

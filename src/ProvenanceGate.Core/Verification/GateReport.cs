@@ -13,8 +13,9 @@ public static class CheckIds
     public const string Governance = "governance";
     public const string Lineage = "lineage";
     public const string Serialization = "serialization";
+    public const string Inventory = "inventory";
 
-    public static IReadOnlyList<string> All { get; } = [Schema, Signature, Digests, RequiredFields, Licenses, Governance, Lineage, Serialization];
+    public static IReadOnlyList<string> All { get; } = [Schema, Signature, Digests, RequiredFields, Licenses, Governance, Lineage, Serialization, Inventory];
 
     public static string Title(string id) => id switch
     {
@@ -26,6 +27,7 @@ public static class CheckIds
         Governance => "Governance",
         Lineage => "Lineage",
         Serialization => "Unsafe serialization",
+        Inventory => "Shipped models",
         _ => id,
     };
 }

@@ -40,6 +40,9 @@ internal static class ProvenanceCli
         VerifyCommand.Create(),
         DiffCommand.Create(),
         ReportCommand.Create(),
+
+        // CI feedback
+        GitHubCommand.Create(),
     ];
 
     /// <param name="annotations">CI annotations for diagnostics; Program passes the detected runner, tests default to none.</param>

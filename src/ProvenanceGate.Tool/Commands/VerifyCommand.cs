@@ -21,6 +21,11 @@ internal static class VerifyCommand
             Description = "[REF=]DIR: a model directory the BOM describes (digests, unlisted files, pickles, fingerprints); repeatable for a BOM with several models, each matched to its model by REF (bom-ref or name) or by the files it holds",
             Arity = ArgumentArity.ZeroOrMore,
         };
+        var scanOutput = new Option<string[]>("--scan-output")
+        {
+            Description = "An app's output or publish folder: every model file in it (found by content) must be a file of a model the BOM declares; repeatable",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var baseFingerprints = new Option<string>("--base-fingerprints") { Description = "Directory of base-model fingerprints or model directories, matched to the declared base by name" };
         var format = new Option<string>("--format") { Description = "Primary report format: " + string.Join(", ", ReportWriters.Formats), DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong([.. ReportWriters.Formats]);
@@ -32,7 +37,7 @@ internal static class VerifyCommand
 
         var command = new Command("verify", "Decide whether a model may ship: schema, signature, digests, required fields, licences, governance, lineage and unsafe serialization.")
         {
-            bom, policy, key, signature, bundle, modelDirectory, baseFingerprints, format, output, report, failOn, timestamp,
+            bom, policy, key, signature, bundle, modelDirectory, scanOutput, baseFingerprints, format, output, report, failOn, timestamp,
         };
         command.SetHandler(context =>
         {
@@ -48,6 +53,7 @@ internal static class VerifyCommand
                 BundlePath = context.Get(bundle),
                 ModelDirectories = ParseModelDirectories(context.Get(modelDirectory) ?? []),
                 BaseFingerprintsDirectory = context.Get(baseFingerprints),
+                ScanOutputDirectories = context.Get(scanOutput) ?? [],
                 Now = SourceDate.Resolve(context.Get(timestamp)),
                 FailOnWarning = context.Get(failOn) == "warning",
             };

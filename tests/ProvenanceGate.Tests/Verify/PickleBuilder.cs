@@ -48,7 +48,7 @@ internal sealed class PickleBuilder
         .Global("collections", "OrderedDict").Op(')').Op('R')
         .Op('X').Raw(BitConverter.GetBytes(6)).Raw("weight"u8.ToArray())
         .Global("torch._utils", "_rebuild_tensor_v2")
-        .Op('(').Op('X').Raw(BitConverter.GetBytes(7)).Raw("storage"u8.ToArray())
+        .Op('(').Op('(').Op('X').Raw(BitConverter.GetBytes(7)).Raw("storage"u8.ToArray())
         .Global("torch", "FloatStorage")
         .Op('X').Raw(BitConverter.GetBytes(1)).Raw("0"u8.ToArray())
         .Op('X').Raw(BitConverter.GetBytes(3)).Raw("cpu"u8.ToArray())

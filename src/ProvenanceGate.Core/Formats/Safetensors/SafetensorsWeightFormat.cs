@@ -5,7 +5,7 @@ namespace ProvenanceGate.Formats.Safetensors;
 
 /// <summary>
 /// Safetensors checkpoints: a single <c>model.safetensors</c>, a sharded set described by
-/// <c>model.safetensors.index.json</c>, or any other <c>*.safetensors</c> files in the directory.
+/// <c>model.safetensors.index.json</c>, any other <c>*.safetensors</c> files in the directory, or one such file given by path.
 /// Only headers are read here; data is streamed later by <see cref="TensorReader"/>.
 /// </summary>
 internal sealed class SafetensorsWeightFormat : IWeightFormat
@@ -14,16 +14,17 @@ internal sealed class SafetensorsWeightFormat : IWeightFormat
 
     public string Name => "safetensors";
 
-    public bool Detect(string directory) =>
-        File.Exists(Path.Combine(directory, IndexFileName)) || Directory.EnumerateFiles(directory, "*.safetensors").Any();
+    public bool Detect(string path) => File.Exists(path)
+        ? path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
+        : Directory.Exists(path) && (File.Exists(Path.Combine(path, IndexFileName)) || Directory.EnumerateFiles(path, "*.safetensors").Any());
 
-    public WeightSet Open(string directory)
+    public WeightSet Open(string path)
     {
-        var indexPath = Path.Combine(directory, IndexFileName);
-        if (File.Exists(indexPath))
-            return OpenSharded(directory, indexPath);
+        var indexPath = Path.Combine(path, IndexFileName);
+        if (!File.Exists(path) && File.Exists(indexPath))
+            return OpenSharded(path, indexPath);
 
-        var files = Directory.EnumerateFiles(directory, "*.safetensors").Order(StringComparer.Ordinal).ToList();
+        var files = File.Exists(path) ? [path] : Directory.EnumerateFiles(path, "*.safetensors").Order(StringComparer.Ordinal).ToList();
         var tensors = new List<WeightTensor>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in files)
@@ -47,11 +48,7 @@ internal sealed class SafetensorsWeightFormat : IWeightFormat
         var files = new List<string>();
         foreach (var shard in weightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
         {
-            var shardPath = Path.GetFullPath(Path.Combine(root, shard));
-            if (!shardPath.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal) || shard.Contains('/', StringComparison.Ordinal) || shard.Contains('\\', StringComparison.Ordinal))
-                throw IndexError(indexPath, $"shard '{shard}' is not a file inside the model directory");
-            if (!File.Exists(shardPath))
-                throw IndexError(indexPath, $"shard '{shard}' does not exist");
+            var shardPath = ShardPath(root, shard, indexPath, Diagnostics.Diagnostics.SafetensorsIndexMalformed);
             files.Add(shardPath);
             var header = SafetensorsHeader.Read(shardPath);
             var inShard = header.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
@@ -68,8 +65,24 @@ internal sealed class SafetensorsWeightFormat : IWeightFormat
         return new WeightSet(Name, tensors, files, [indexPath]);
     }
 
-    private static Dictionary<string, string> ReadIndex(string indexPath)
+    /// <summary>A shard named by an index: a plain file name inside the model directory that exists.</summary>
+    internal static string ShardPath(string root, string shard, string indexPath, Diagnostics.DiagnosticDescriptor code)
     {
+        var shardPath = Path.GetFullPath(Path.Combine(root, shard));
+        if (!shardPath.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal) || shard.Contains('/', StringComparison.Ordinal) || shard.Contains('\\', StringComparison.Ordinal))
+            throw code.Exception($"{indexPath}: shard '{shard}' is not a file inside the model directory", indexPath);
+        if (!File.Exists(shardPath))
+            throw code.Exception($"{indexPath}: shard '{shard}' does not exist", indexPath);
+        return shardPath;
+    }
+
+    private static Dictionary<string, string> ReadIndex(string indexPath) => ReadIndex(indexPath, Diagnostics.Diagnostics.SafetensorsIndexMalformed);
+
+    /// <summary>The weight_map of a Hugging Face index file (the same layout for safetensors and pytorch_model.bin shards).</summary>
+    internal static Dictionary<string, string> ReadIndex(string indexPath, Diagnostics.DiagnosticDescriptor code)
+    {
+        Diagnostics.ProvenanceException IndexError(string path, string reason) => code.Exception($"{path}: {reason}", path);
+
         var info = new FileInfo(indexPath);
         if (info.Length > SafetensorsHeader.MaxHeaderBytes)
             throw IndexError(indexPath, $"index is {info.Length} bytes, above the {SafetensorsHeader.MaxHeaderBytes}-byte limit");

@@ -53,7 +53,17 @@ public sealed class TensorReader : IDisposable
         {
             var rows = (int)Math.Min(rowsPerChunk, totalRows - row);
             var bytes = (int)(rows * rowBytes);
-            ReadExactly(handle, _raw.AsSpan(0, bytes), tensor.FileOffset + (row * rowBytes), tensor.FilePath);
+            if (tensor.Decoder is { } decoder)
+            {
+                if (tensor.DType != SafetensorsDType.F32)
+                    throw new InvalidOperationException($"decoded tensor '{tensor.Name}' must be declared F32");
+                BytesRead += decoder.Read(handle, tensor, row * rowLength, MemoryMarshal.Cast<byte, float>(_raw.AsSpan(0, bytes)));
+            }
+            else
+            {
+                ReadExactly(handle, _raw.AsSpan(0, bytes), tensor.FileOffset + (row * rowBytes), tensor.FilePath);
+            }
+
             _block.Reset(tensor.DType, _raw, bytes, (int)rowLength, row, rows);
             onBlock(_block);
         }
@@ -66,6 +76,8 @@ public sealed class TensorReader : IDisposable
     public static long EffectiveRowLength(WeightTensor tensor)
     {
         var rowLength = tensor.RowLength;
+        if (tensor.Decoder is not null)
+            return rowLength;
         var maxElements = ChunkBytes / SafetensorsDTypes.SizeOf(tensor.DType);
         if (rowLength <= maxElements)
             return rowLength;
@@ -255,24 +267,27 @@ public sealed class RowBlock : IDisposable
         return Raw.Slice(row * RowLength * size, RowLength * size);
     }
 
-    private void Decode(ReadOnlySpan<byte> raw, Span<float> values)
+    private void Decode(ReadOnlySpan<byte> raw, Span<float> values) => Decode(DType, raw, values, _kernels);
+
+    /// <summary>Stored elements of <paramref name="dtype"/> as float32 (every dtype <see cref="TensorReader.IsDecodable"/> accepts).</summary>
+    internal static void Decode(SafetensorsDType dtype, ReadOnlySpan<byte> raw, Span<float> values, INumericKernels kernels)
     {
-        switch (DType)
+        switch (dtype)
         {
             case SafetensorsDType.F32:
                 MemoryMarshal.Cast<byte, float>(raw).CopyTo(values);
                 break;
             case SafetensorsDType.F16:
-                _kernels.ConvertF16(raw, values);
+                kernels.ConvertF16(raw, values);
                 break;
             case SafetensorsDType.BF16:
-                _kernels.ConvertBF16(raw, values);
+                kernels.ConvertBF16(raw, values);
                 break;
             case SafetensorsDType.F8_E4M3:
-                _kernels.ConvertF8E4M3(raw, values);
+                kernels.ConvertF8E4M3(raw, values);
                 break;
             case SafetensorsDType.F8_E5M2:
-                _kernels.ConvertF8E5M2(raw, values);
+                kernels.ConvertF8E5M2(raw, values);
                 break;
             case SafetensorsDType.F64:
                 var doubles = MemoryMarshal.Cast<byte, double>(raw);
@@ -288,7 +303,7 @@ public sealed class RowBlock : IDisposable
                     values[i] = raw[i];
                 break;
             default:
-                throw new NotSupportedException($"dtype {DType} is not decoded to float");
+                throw new NotSupportedException($"dtype {dtype} is not decoded to float");
         }
     }
 

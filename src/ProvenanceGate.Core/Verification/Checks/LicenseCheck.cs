@@ -16,7 +16,7 @@ internal static class LicenseCheck
     {
         var check = CheckIds.Licenses;
         var policy = context.Policy.Licenses;
-        var subjects = context.Bom.Components.Where(c => c.IsModel || c.IsDataset).ToList();
+        var subjects = context.Bom.Components.Where(c => (c.IsModel && !c.IsUndeclaredModel) || c.IsDataset).ToList();
         var count = 0;
         foreach (var component in subjects)
         {

@@ -59,7 +59,7 @@ internal static class LineageCheck
             ModelFingerprint modelFingerprint;
             try
             {
-                modelFingerprint = ExternalApis.Fingerprint(modelDirectory);
+                modelFingerprint = ExternalApis.Fingerprint(modelDirectory, AdapterBase(scope.BaseFingerprints, ancestors));
             }
             catch (ProvenanceException ex)
             {
@@ -154,7 +154,7 @@ internal static class LineageCheck
         var result = new List<(string, ModelFingerprint?)>();
         foreach (var entry in entries)
         {
-            if (File.Exists(entry) && !entry.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            if (File.Exists(entry) && !entry.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && !Formats.Weights.WeightFormats.IsModelFile(entry))
                 continue;
             try
             {
@@ -168,6 +168,14 @@ internal static class LineageCheck
 
         return result;
     }
+
+    /// <summary>
+    /// For a PEFT adapter: the first declared base found in --base-fingerprints as weights (a model directory or file),
+    /// which the adapter is merged with before it is compared. Null where there is none; a fingerprint alone cannot be merged.
+    /// </summary>
+    private static string? AdapterBase(string? baseFingerprints, List<(JsonObject Node, string JsonPath)> ancestors) =>
+        ancestors.Select(a => FindBaseFingerprint(baseFingerprints, a.Node))
+            .FirstOrDefault(path => path is not null && (Directory.Exists(path) || Formats.Weights.WeightFormats.IsModelFile(path)));
 
     private static DiagnosticSeverity? GatePolicySeverity(Policy.PolicyAction action) => Policy.GatePolicy.SeverityOf(action);
 
@@ -184,7 +192,9 @@ internal static class LineageCheck
         var keys = Keys(ancestor).ToHashSet(StringComparer.OrdinalIgnoreCase);
         return Directory.EnumerateFileSystemEntries(directory)
             .Order(StringComparer.Ordinal)
-            .FirstOrDefault(entry => keys.Contains(Stem(Path.GetFileName(entry))));
+            .FirstOrDefault(entry => keys.Contains(Stem(Path.GetFileName(entry)))
+                // A single model file (dev-base.bin, dev-base.safetensors) is matched by its name without the extension.
+                || (Formats.Weights.WeightFormats.IsModelFile(entry) && keys.Contains(Path.GetFileNameWithoutExtension(entry))));
     }
 
     private static IEnumerable<string> Keys(JsonObject ancestor)

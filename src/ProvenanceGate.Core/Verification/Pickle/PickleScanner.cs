@@ -121,27 +121,23 @@ public static class PickleScanner
     /// <summary>Walks one pickle to its STOP opcode.</summary>
     internal static void Walk(Stream stream, string entry, List<PickleGlobal> globals, IReadOnlyCollection<string>? extraAllowedGlobals)
     {
-        var reader = new OpcodeReader(stream);
+        var reader = new PickleInstructionReader(stream);
         // Strings recently pushed, and the memo: enough of the pickle machine to resolve STACK_GLOBAL's operands.
         var recent = new List<string?>();
         var memo = new Dictionary<long, string?>();
         while (true)
         {
-            var offset = stream.Position;
-            var opcode = reader.Byte();
-            switch (opcode)
+            var instruction = reader.Next();
+            var offset = instruction.Offset;
+            switch (instruction.Opcode)
             {
                 case (byte)'.': // STOP
                     return;
                 case (byte)'c': // GLOBAL module\nname\n
                 case (byte)'i': // INST module\nname\n: import and call
-                {
-                    var module = reader.Line();
-                    var name = reader.Line();
-                    globals.Add(Classify(module, name, entry, offset, extraAllowedGlobals));
+                    globals.Add(Classify(instruction.Text!, instruction.Name!, entry, offset, extraAllowedGlobals));
                     recent.Add(null);
                     break;
-                }
 
                 case 0x93: // STACK_GLOBAL: module and name are the two strings on top of the stack
                 {
@@ -160,24 +156,14 @@ public static class PickleScanner
                 }
 
                 // Strings: remembered for STACK_GLOBAL.
-                case (byte)'S': // STRING 'text'\n (protocol 0, quoted)
-                    recent.Add(Unquote(reader.Line()));
-                    break;
-                case (byte)'V': // UNICODE raw-unicode-escape\n
-                    recent.Add(reader.Line());
-                    break;
+                case (byte)'S': // STRING
+                case (byte)'V': // UNICODE
                 case (byte)'T': // BINSTRING
-                    recent.Add(reader.Text(reader.Int32()));
-                    break;
                 case (byte)'U': // SHORT_BINSTRING
                 case 0x8c: // SHORT_BINUNICODE
-                    recent.Add(reader.Text(reader.Byte()));
-                    break;
                 case (byte)'X': // BINUNICODE
-                    recent.Add(reader.Text(reader.UInt32()));
-                    break;
                 case 0x8d: // BINUNICODE8
-                    recent.Add(reader.Text(reader.Int64()));
+                    recent.Add(instruction.Text);
                     break;
 
                 // Memo: strings stored and fetched again (pickle memoizes module names it reuses).
@@ -185,132 +171,33 @@ public static class PickleScanner
                     memo[memo.Count] = recent.Count > 0 ? recent[^1] : null;
                     break;
                 case (byte)'p': // PUT n\n
-                    memo[ParseLong(reader.Line())] = recent.Count > 0 ? recent[^1] : null;
-                    break;
                 case (byte)'q': // BINPUT
-                    memo[reader.Byte()] = recent.Count > 0 ? recent[^1] : null;
-                    break;
                 case (byte)'r': // LONG_BINPUT
-                    memo[reader.UInt32()] = recent.Count > 0 ? recent[^1] : null;
+                    memo[MemoIndex(instruction)] = recent.Count > 0 ? recent[^1] : null;
                     break;
                 case (byte)'g': // GET n\n
-                    recent.Add(memo.GetValueOrDefault(ParseLong(reader.Line())));
-                    break;
                 case (byte)'h': // BINGET
-                    recent.Add(memo.GetValueOrDefault(reader.Byte()));
-                    break;
                 case (byte)'j': // LONG_BINGET
-                    recent.Add(memo.GetValueOrDefault(reader.UInt32()));
+                    recent.Add(memo.GetValueOrDefault(MemoIndex(instruction)));
                     break;
 
                 // Extension registry: a global named by number; its target cannot be known offline, so it is unknown.
                 case 0x82: // EXT1
-                    reader.Skip(1);
-                    globals.Add(new PickleGlobal("copyreg", "extension", GlobalKind.Unknown, entry, offset));
-                    recent.Add(null);
-                    break;
                 case 0x83: // EXT2
-                    reader.Skip(2);
-                    globals.Add(new PickleGlobal("copyreg", "extension", GlobalKind.Unknown, entry, offset));
-                    recent.Add(null);
-                    break;
                 case 0x84: // EXT4
-                    reader.Skip(4);
                     globals.Add(new PickleGlobal("copyreg", "extension", GlobalKind.Unknown, entry, offset));
                     recent.Add(null);
                     break;
 
-                // Opcodes with a newline-terminated argument.
-                case (byte)'F': // FLOAT
-                case (byte)'I': // INT
-                case (byte)'L': // LONG
-                case (byte)'P': // PERSID
-                    reader.Line();
-                    recent.Add(null);
-                    break;
-
-                // Fixed-size arguments.
+                // Framing and protocol markers push nothing.
                 case 0x80: // PROTO
-                    if (reader.Byte() > 5)
-                        throw new PickleFormatException($"unsupported pickle protocol at offset {offset}");
-                    break;
-                case 0x95: // FRAME (8-byte length, framing only)
-                    reader.Skip(8);
-                    break;
-                case (byte)'J': // BININT
-                    reader.Skip(4);
-                    recent.Add(null);
-                    break;
-                case (byte)'K': // BININT1
-                    reader.Skip(1);
-                    recent.Add(null);
-                    break;
-                case (byte)'M': // BININT2
-                    reader.Skip(2);
-                    recent.Add(null);
-                    break;
-                case (byte)'G': // BINFLOAT
-                    reader.Skip(8);
-                    recent.Add(null);
-                    break;
-                case 0x8a: // LONG1
-                    reader.Skip(reader.Byte());
-                    recent.Add(null);
-                    break;
-                case 0x8b: // LONG4
-                    reader.Skip(reader.Int32());
-                    recent.Add(null);
-                    break;
-                case (byte)'B': // BINBYTES
-                    reader.Skip(reader.UInt32());
-                    recent.Add(null);
-                    break;
-                case (byte)'C': // SHORT_BINBYTES
-                    reader.Skip(reader.Byte());
-                    recent.Add(null);
-                    break;
-                case 0x8e: // BINBYTES8
-                case 0x96: // BYTEARRAY8
-                    reader.Skip(reader.Int64());
-                    recent.Add(null);
+                case 0x95: // FRAME
                     break;
 
-                // No argument. Stack effects beyond strings do not matter for imports; a non-string push masks older strings.
-                case (byte)'(': // MARK
-                case (byte)'0': // POP
-                case (byte)'1': // POP_MARK
-                case (byte)'2': // DUP
-                case (byte)'N': // NONE
-                case (byte)'Q': // BINPERSID
-                case (byte)'R': // REDUCE
-                case (byte)'a': // APPEND
-                case (byte)'b': // BUILD
-                case (byte)'d': // DICT
-                case (byte)'}': // EMPTY_DICT
-                case (byte)'e': // APPENDS
-                case (byte)'l': // LIST
-                case (byte)']': // EMPTY_LIST
-                case (byte)'o': // OBJ
-                case (byte)'s': // SETITEM
-                case (byte)'t': // TUPLE
-                case (byte)')': // EMPTY_TUPLE
-                case (byte)'u': // SETITEMS
-                case 0x81: // NEWOBJ
-                case 0x85: // TUPLE1
-                case 0x86: // TUPLE2
-                case 0x87: // TUPLE3
-                case 0x88: // NEWTRUE
-                case 0x89: // NEWFALSE
-                case 0x8f: // EMPTY_SET
-                case 0x90: // ADDITEMS
-                case 0x91: // FROZENSET
-                case 0x92: // NEWOBJ_EX
-                case 0x97: // NEXT_BUFFER
-                case 0x98: // READONLY_BUFFER
+                // Everything else: stack effects beyond strings do not matter for imports; a non-string push masks older strings.
+                default:
                     recent.Add(null);
                     break;
-                default:
-                    throw new PickleFormatException($"unknown opcode 0x{opcode:x2} at offset {offset}");
             }
 
             // Only the top of the stack matters for STACK_GLOBAL; keep the window small.
@@ -318,6 +205,9 @@ public static class PickleScanner
                 recent.RemoveRange(0, recent.Count - 8);
         }
     }
+
+    private static long MemoIndex(PickleInstruction instruction) =>
+        instruction.Integer >= 0 ? instruction.Integer : throw new PickleFormatException($"memo index '{instruction.Text}' is not a number");
 
     /// <summary>Modules whose import means code execution, file, process or network access, or loading more code.</summary>
     private static readonly string[] CodeModules =
@@ -350,7 +240,7 @@ public static class PickleScanner
         "torch.storage.UntypedStorage", "torch.storage.TypedStorage", "torch.serialization._get_layout",
     ];
 
-    private static PickleGlobal Classify(string module, string name, string entry, long offset, IReadOnlyCollection<string>? extraAllowedGlobals)
+    internal static PickleGlobal Classify(string module, string name, string entry, long offset, IReadOnlyCollection<string>? extraAllowedGlobals)
     {
         var fullName = module + "." + name;
         // Exact known-data names first: a few tensor helpers live in modules that are otherwise code (torch.serialization).
@@ -381,77 +271,6 @@ public static class PickleScanner
         module == "torch" && (name.EndsWith("Storage", StringComparison.Ordinal) || name == "bool" ||
             (name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') && (name.StartsWith("float", StringComparison.Ordinal) || name.StartsWith("bfloat", StringComparison.Ordinal) ||
              name.StartsWith("int", StringComparison.Ordinal) || name.StartsWith("uint", StringComparison.Ordinal) || name.StartsWith("complex", StringComparison.Ordinal))));
-
-    private static string Unquote(string text) =>
-        text.Length >= 2 && (text[0] == '\'' || text[0] == '"') && text[^1] == text[0] ? text[1..^1] : text;
-
-    private static long ParseLong(string text) =>
-        long.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new PickleFormatException($"memo index '{text}' is not a number");
-
-    /// <summary>Bounded reads: every length is checked against the stream, so a lying pickle cannot make us allocate.</summary>
-    private sealed class OpcodeReader(Stream stream)
-    {
-        private const int MaxLine = 4096;
-        private const int MaxString = 1 << 20;
-
-        public byte Byte()
-        {
-            var value = stream.ReadByte();
-            return value < 0 ? throw new PickleFormatException("pickle ends without a STOP opcode") : (byte)value;
-        }
-
-        public int Int32() => BinaryPrimitives.ReadInt32LittleEndian(Read(4));
-
-        public long UInt32() => BinaryPrimitives.ReadUInt32LittleEndian(Read(4));
-
-        public long Int64() => BinaryPrimitives.ReadInt64LittleEndian(Read(8));
-
-        public string Line()
-        {
-            var bytes = new List<byte>();
-            while (true)
-            {
-                var b = Byte();
-                if (b == (byte)'\n')
-                    break;
-                if (bytes.Count >= MaxLine)
-                    throw new PickleFormatException($"text argument longer than {MaxLine} bytes at offset {stream.Position}");
-                bytes.Add(b);
-            }
-
-            return Encoding.UTF8.GetString(bytes.ToArray()).TrimEnd('\r');
-        }
-
-        public string? Text(long length)
-        {
-            if (length < 0 || length > stream.Length - stream.Position)
-                throw new PickleFormatException($"string of {length} bytes runs past the end at offset {stream.Position}");
-            if (length > MaxString)
-            {
-                stream.Position += length;
-                return null;
-            }
-
-            return Encoding.UTF8.GetString(Read((int)length));
-        }
-
-        public void Skip(long length)
-        {
-            if (length < 0 || length > stream.Length - stream.Position)
-                throw new PickleFormatException($"argument of {length} bytes runs past the end at offset {stream.Position}");
-            stream.Position += length;
-        }
-
-        private byte[] Read(int length)
-        {
-            var buffer = new byte[length];
-            if (stream.ReadAtLeast(buffer, length, throwOnEndOfStream: false) < length)
-                throw new PickleFormatException("pickle ends in the middle of an opcode argument");
-            return buffer;
-        }
-    }
 }
 
 /// <summary>A pickle that cannot be walked: truncated, an unknown opcode, a length beyond the file.</summary>

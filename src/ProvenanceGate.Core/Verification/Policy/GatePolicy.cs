@@ -35,6 +35,12 @@ public sealed record LineagePolicy(
     PolicyAction OnInsufficientEvidence,
     double? MinimumDerivedScore);
 
+/// <summary>What the inventory check does with models the app ships: without provenance, or from unsigned packages.</summary>
+public sealed record InventoryPolicy(PolicyAction UndeclaredModels, PolicyAction UnsignedModelPackages)
+{
+    public static InventoryPolicy Default { get; } = new(PolicyAction.Fail, PolicyAction.Off);
+}
+
 public sealed record SerializationPolicy(PolicyAction PickleFormat, PolicyAction CodeImports, PolicyAction UnknownGlobals, IReadOnlyList<string> AllowGlobals);
 
 /// <summary>A loaded, resolved (extends applied) and validated policy, schemaVersion 1.</summary>
@@ -50,6 +56,8 @@ public sealed record GatePolicy(
     SerializationPolicy Serialization,
     IReadOnlyList<PolicyWaiver> Exceptions)
 {
+    public InventoryPolicy Inventory { get; init; } = InventoryPolicy.Default;
+
     public static DiagnosticSeverity? SeverityOf(PolicyAction action) => action switch
     {
         PolicyAction.Fail => DiagnosticSeverity.Error,

@@ -8,7 +8,7 @@ namespace ProvenanceGate.Verification.Policy;
 /// <summary>Turns a resolved policy document into a <see cref="GatePolicy"/>, rejecting unknown keys and bad values.</summary>
 internal static class PolicyParser
 {
-    private static readonly string[] RootKeys = ["schemaVersion", "name", "description", "signature", "digests", "requiredFields", "licenses", "approvals", "lineage", "serialization", "exceptions"];
+    private static readonly string[] RootKeys = ["schemaVersion", "name", "description", "signature", "digests", "requiredFields", "licenses", "approvals", "lineage", "serialization", "inventory", "exceptions"];
 
     public static GatePolicy Parse(JsonObject document, string source)
     {
@@ -30,6 +30,9 @@ internal static class PolicyParser
 
         var lineage = reader.Object(document, "lineage");
         reader.OnlyKeys(lineage, "lineage", ["enabled", "onIndependent", "onIdentical", "onCloserBase", "onInsufficientEvidence", "minimumDerivedScore"]);
+
+        var inventory = reader.Object(document, "inventory");
+        reader.OnlyKeys(inventory, "inventory", ["undeclaredModels", "unsignedModelPackages"]);
 
         var serialization = reader.Object(document, "serialization");
         reader.OnlyKeys(serialization, "serialization", ["pickleFormat", "codeImports", "unknownGlobals", "allowGlobals"]);
@@ -63,7 +66,12 @@ internal static class PolicyParser
                 reader.Action(serialization, "serialization.codeImports", "codeImports", PolicyAction.Fail),
                 reader.Action(serialization, "serialization.unknownGlobals", "unknownGlobals", PolicyAction.Fail),
                 reader.Strings(serialization, "serialization.allowGlobals", "allowGlobals")),
-            Exceptions(reader, document));
+            Exceptions(reader, document))
+        {
+            Inventory = new InventoryPolicy(
+                reader.Action(inventory, "inventory.undeclaredModels", "undeclaredModels", InventoryPolicy.Default.UndeclaredModels),
+                reader.Action(inventory, "inventory.unsignedModelPackages", "unsignedModelPackages", InventoryPolicy.Default.UnsignedModelPackages)),
+        };
     }
 
     private static List<RequiredField> RequiredFields(Reader reader, JsonObject document)

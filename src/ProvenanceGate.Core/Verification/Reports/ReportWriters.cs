@@ -127,6 +127,7 @@ public static class ReportWriters
             ["name"] = RuleName(d.Title),
             ["shortDescription"] = new JsonObject { ["text"] = d.Title },
             ["helpUri"] = $"{InformationUri}#diagnostic-codes",
+            ["properties"] = SarifRuleProperties(d, report.Diagnostics.Where(x => x.Code == d.Code).Max(x => x.Severity)),
         }).ToArray();
 
         var results = report.Findings.Select(f =>
@@ -148,7 +149,7 @@ public static class ReportWriters
             {
                 ["ruleId"] = diagnostic.Code,
                 ["ruleIndex"] = codes.FindIndex(d => d.Code == diagnostic.Code),
-                ["level"] = diagnostic.Severity switch { DiagnosticSeverity.Error => "error", DiagnosticSeverity.Warning => "warning", _ => "note" },
+                ["level"] = SarifLevel(diagnostic.Severity),
                 ["message"] = new JsonObject { ["text"] = diagnostic.Message },
                 ["locations"] = new JsonArray(new JsonObject { ["physicalLocation"] = physical }),
                 ["partialFingerprints"] = new JsonObject { ["provenanceGate/v1"] = Fingerprint(diagnostic, file) },
@@ -180,6 +181,34 @@ public static class ReportWriters
                     ["checks"] = new JsonArray(report.Checks.Select(c => (JsonNode)new JsonObject { ["id"] = c.Id, ["status"] = c.StatusText }).ToArray()),
                 },
             }),
+        };
+    }
+
+    private static string SarifLevel(DiagnosticSeverity severity) => severity switch { DiagnosticSeverity.Error => "error", DiagnosticSeverity.Warning => "warning", _ => "note" };
+
+    /// <summary>
+    /// GitHub code scanning ranks and filters alerts by <c>security-severity</c> (a CVSS-like 0.0-10.0 score:
+    /// 9.0+ critical, 7.0+ high, 4.0+ medium) and groups them by tags; without it every alert reads as "warning".
+    /// A provenance or integrity failure (digests, signature, lineage, unsafe serialization) is what lets a
+    /// substituted model ship, so errors are high; warnings medium; notes low.
+    /// </summary>
+    private static JsonObject SarifRuleProperties(DiagnosticDescriptor descriptor, DiagnosticSeverity worst)
+    {
+        var area = descriptor.Code[2] switch
+        {
+            '0' => "usage",
+            '1' => "bom",
+            '2' => "signature",
+            '3' => "fingerprint",
+            '4' => "gate",
+            '5' => "msbuild",
+            _ => "ci",
+        };
+        return new JsonObject
+        {
+            ["security-severity"] = worst switch { DiagnosticSeverity.Error => "8.0", DiagnosticSeverity.Warning => "5.0", _ => "2.0" },
+            ["tags"] = new JsonArray("security", "supply-chain", "ml-provenance", area),
+            ["precision"] = "high",
         };
     }
 
@@ -261,7 +290,7 @@ public static class ReportWriters
 
     private static void WriteMarkdown(GateReport report, TextWriter writer)
     {
-        writer.WriteLine($"## ProvenanceGate: {(report.Passed ? "PASS" : "FAIL")} — `{Cell(report.BomPath)}`");
+        writer.WriteLine($"## ProvenanceGate: {(report.Passed ? "PASS" : "FAIL")} — {Cell(report.BomPath)}");
         writer.WriteLine();
         writer.WriteLine($"{Count(report.Errors, "error")}, {Count(report.Warnings, "warning")}, {report.Checks.Count(c => c.Status == CheckStatus.Fail)} of {report.Checks.Count} checks failed.");
         writer.WriteLine();
@@ -326,7 +355,12 @@ public static class ReportWriters
         writer.WriteLine("```");
     }
 
-    private static string Label(string text) => text.Replace("\"", "#quot;", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
+    // Mermaid entity codes: a label is BOM text and must not become markup in the rendered diagram.
+    private static string Label(string text) => text
+        .Replace("\"", "#quot;", StringComparison.Ordinal)
+        .Replace("<", "#lt;", StringComparison.Ordinal)
+        .Replace(">", "#gt;", StringComparison.Ordinal)
+        .Replace("\n", " ", StringComparison.Ordinal);
 
     private static string StatusBadge(CheckStatus status) => status switch
     {
@@ -336,7 +370,32 @@ public static class ReportWriters
         _ => "⏭️ skip",
     };
 
-    public static string Cell(string text) => text.Replace("|", "\\|", StringComparison.Ordinal).Replace("\r", "", StringComparison.Ordinal).Replace("\n", "<br>", StringComparison.Ordinal);
+    /// <summary>
+    /// BOM text as inert Markdown for a table cell: it ends up in PR comments and job summaries, where raw HTML,
+    /// links, images and @mentions written by a model publisher or PR author would render or notify people.
+    /// </summary>
+    public static string Cell(string text)
+    {
+        var escaped = new StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            escaped.Append(c switch
+            {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' => "&gt;",
+                // A zero-width space after @ keeps GitHub and Azure DevOps from linking and notifying a user or team.
+                '@' => "@&#8203;",
+                '\r' => "",
+                '\n' => "<br>",
+                // Table cell breaks, code spans, and link or image brackets; other punctuation cannot inject anything.
+                '|' or '\\' or '`' or '[' or ']' => "\\" + c,
+                _ => c.ToString(),
+            });
+        }
+
+        return escaped.ToString();
+    }
 
     private static string SeverityText(DiagnosticSeverity severity) => severity switch
     {
