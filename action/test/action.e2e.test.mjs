@@ -29,12 +29,8 @@ before(() => {
   }
   const nupkg = readdirSync(feed).find((f) => /^ProvenanceGate\.Tool\.\d.*\.nupkg$/.test(f));
   assert.ok(nupkg, `no ProvenanceGate.Tool package in ${feed}`);
-<<<<<<< HEAD
   version = /^ProvenanceGate\.Tool\.(\d.*)\.nupkg$/.exec(nupkg)[1];
-=======
-  version = /^ProvenanceGate\.Tool\.(.+)\.nupkg$/.exec(nupkg)[1];
   sha512 = createHash("sha512").update(readFileSync(join(feed, nupkg))).digest("hex");
->>>>>>> main
   // A private NuGet cache: the feed's version number does not change between builds, a shared cache would
   // hand out a stale package.
   env = {

@@ -14,11 +14,8 @@ IBenchScenario[] scenarios =
     new FingerprintCompareScenario(),
     new FingerprintScanScenario(),
     new FingerprintMemoryScenario(),
-<<<<<<< HEAD
     new FingerprintProcessScenario(),
-=======
     new PyTorchCheckpointScenario(),
->>>>>>> main
 
     // verify gate
     new VerifyGateScenario(),
