@@ -22,6 +22,8 @@ internal readonly partial record struct FileStamp(string Name, ulong Device, ulo
     {
         if (!OperatingSystem.IsLinux())
             return null;
+        if (File.Exists(directory))
+            return Of(directory) is { } single ? [single] : null; // a single model file (GGUF, pytorch_model.bin, ...)
         var stamps = new List<FileStamp>();
         foreach (var path in Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal))
         {

@@ -43,8 +43,6 @@ public sealed class FingerprintCache(string directory)
 
     public ModelFingerprint GetOrCompute(string modelDirectory)
     {
-        if (!System.IO.Directory.Exists(modelDirectory))
-            return Fingerprinter.FromModelDirectory(modelDirectory);
         var started = DateTime.UtcNow;
         var stamps = FileStamp.OfDirectory(modelDirectory);
         if (stamps is null)
