@@ -27,9 +27,9 @@ before(() => {
     feed = mkdtempSync(join(scratch, "pgci-feed-"));
     execFileSync("dotnet", ["pack", join(repoRoot, "src", "ProvenanceGate.Tool"), "-o", feed], { stdio: "inherit" });
   }
-  const nupkg = readdirSync(feed).find((f) => /^ProvenanceGate\.Tool\..+\.nupkg$/.test(f));
+  const nupkg = readdirSync(feed).find((f) => /^ProvenanceGate\.Tool\.\d.*\.nupkg$/.test(f));
   assert.ok(nupkg, `no ProvenanceGate.Tool package in ${feed}`);
-  version = /^ProvenanceGate\.Tool\.(.+)\.nupkg$/.exec(nupkg)[1];
+  version = /^ProvenanceGate\.Tool\.(\d.*)\.nupkg$/.exec(nupkg)[1];
   sha512 = createHash("sha512").update(readFileSync(join(feed, nupkg))).digest("hex");
   // A private NuGet cache: the feed's version number does not change between builds, a shared cache would
   // hand out a stale package.

@@ -28,8 +28,8 @@ before(() => {
     feed = fs.mkdtempSync(path.join(scratch, "pgci-feed-"));
     execFileSync("dotnet", ["pack", path.join(repoRoot, "src", "ProvenanceGate.Tool"), "-o", feed], { stdio: "inherit" });
   }
-  const nupkg = fs.readdirSync(feed).find((f) => f.endsWith(".nupkg"));
-  version = /^ProvenanceGate\.Tool\.(.+)\.nupkg$/.exec(nupkg)[1];
+  const nupkg = fs.readdirSync(feed).find((f) => /^ProvenanceGate\.Tool\.\d.*\.nupkg$/.test(f));
+  version = /^ProvenanceGate\.Tool\.(\d.*)\.nupkg$/.exec(nupkg)[1];
   sha512 = require("node:crypto").createHash("sha512").update(fs.readFileSync(path.join(feed, nupkg))).digest("hex");
   // A private NuGet cache (the version does not change between builds) and a fixed "now" for approvals.
   env = { NUGET_PACKAGES: fs.mkdtempSync(path.join(scratch, "pgci-nuget-")), DOTNET_NOLOGO: "1", DOTNET_CLI_TELEMETRY_OPTOUT: "1", SOURCE_DATE_EPOCH: "1795000000" };

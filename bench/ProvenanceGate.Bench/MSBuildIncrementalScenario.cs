@@ -102,7 +102,7 @@ internal sealed class MSBuildIncrementalScenario : IBenchScenario
         return values[values.Count / 2];
     }
 
-    private static void DotNet(string workingDirectory, string? packages, params string[] arguments)
+    internal static void DotNet(string workingDirectory, string? packages, params string[] arguments)
     {
         var startInfo = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)
@@ -132,7 +132,7 @@ internal sealed class MSBuildIncrementalScenario : IBenchScenario
         }
     }
 
-    private static string FindRepoRoot()
+    internal static string FindRepoRoot()
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "ProvenanceGate.sln")))

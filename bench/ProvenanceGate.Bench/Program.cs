@@ -14,6 +14,7 @@ IBenchScenario[] scenarios =
     new FingerprintCompareScenario(),
     new FingerprintScanScenario(),
     new FingerprintMemoryScenario(),
+    new FingerprintProcessScenario(),
     new PyTorchCheckpointScenario(),
     new OnnxThroughputScenario(),
     new FingerprintMemoryScenario("onnx-memory", OnnxBenchModel.Get),

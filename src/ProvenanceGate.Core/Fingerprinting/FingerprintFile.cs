@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ProvenanceGate.IO;
@@ -24,6 +22,7 @@ public static class FingerprintFile
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         MaxDepth = 16,
         Converters = { new HalfArrayConverter(), new UInt64ArrayConverter() },
+        TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.Combine(FingerprintJsonContext.Default, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()),
     };
 
     public static string Serialize(ModelFingerprint fingerprint) => JsonSerializer.Serialize(fingerprint, Options);
@@ -182,86 +181,5 @@ public static class FingerprintLoader
         if (File.Exists(pathToDirOrFingerprintFile))
             return FingerprintFile.Read(pathToDirOrFingerprintFile);
         throw Diagnostics.Diagnostics.FileNotFound.Exception($"'{pathToDirOrFingerprintFile}' is neither a model directory, a model file nor a fingerprint file", pathToDirOrFingerprintFile);
-    }
-}
-
-/// <summary>
-/// Content-addressed fingerprint cache: the key is SHA-256 over the schema version and, for every model file,
-/// its name, size, modification time and (for weights) the header digest. Entries are written atomically and a
-/// corrupt or unreadable entry is ignored (recomputed), never trusted.
-/// </summary>
-public sealed class FingerprintCache(string directory)
-{
-    public string Directory { get; } = directory;
-
-    /// <summary><c>$PROVENANCEGATE_CACHE</c>, else <c>~/.cache/provenancegate</c>.</summary>
-    public static FingerprintCache Default
-    {
-        get
-        {
-            var configured = Environment.GetEnvironmentVariable("PROVENANCEGATE_CACHE");
-            var root = !string.IsNullOrEmpty(configured) ? configured
-                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "provenancegate");
-            return new FingerprintCache(Path.Combine(root, "fingerprints"));
-        }
-    }
-
-    public ModelFingerprint GetOrCompute(string modelDirectory)
-    {
-        var key = Key(modelDirectory);
-        var entry = Path.Combine(Directory, key + FingerprintFile.Extension);
-        if (File.Exists(entry))
-        {
-            try
-            {
-                return FingerprintFile.Read(entry);
-            }
-            catch (Exception ex) when (ex is Diagnostics.ProvenanceException or IOException or UnauthorizedAccessException)
-            {
-                // A damaged entry is recomputed and replaced below.
-            }
-        }
-
-        var fingerprint = Fingerprinter.FromModelDirectory(modelDirectory);
-        try
-        {
-            FingerprintFile.Write(entry, fingerprint);
-        }
-        catch (Diagnostics.ProvenanceException)
-        {
-            // The cache is an optimisation: a read-only home must not fail the command.
-        }
-
-        return fingerprint;
-    }
-
-    public static string Key(string modelDirectory)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(Encoding.UTF8.GetBytes($"schema={ModelFingerprint.CurrentSchemaVersion}\n"));
-        var prefix = new byte[8];
-        // A single model file is keyed by its name and every file beside it (its external data lives there).
-        if (File.Exists(modelDirectory))
-        {
-            hash.AppendData(Encoding.UTF8.GetBytes($"file={Path.GetFileName(modelDirectory)}\n"));
-            modelDirectory = Path.GetDirectoryName(Path.GetFullPath(modelDirectory))!;
-        }
-
-        foreach (var file in System.IO.Directory.EnumerateFiles(modelDirectory).Order(StringComparer.Ordinal))
-        {
-            var info = new FileInfo(file);
-            hash.AppendData(Encoding.UTF8.GetBytes($"{info.Name}\t{info.Length}\t{info.LastWriteTimeUtc.Ticks}\n"));
-            if (info.Name.EndsWith(".safetensors", StringComparison.Ordinal) && info.Length >= 8)
-            {
-                using var stream = info.OpenRead();
-                stream.ReadExactly(prefix);
-                var headerLength = (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(prefix), (ulong)Math.Min(info.Length - 8, 1 << 20));
-                var header = new byte[headerLength];
-                stream.ReadExactly(header);
-                hash.AppendData(header);
-            }
-        }
-
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 }

@@ -125,9 +125,7 @@ public static partial class Fingerprinter
             }
         }
 
-        var fullName = isFile
-            ? Path.GetFileNameWithoutExtension(directory)
-            : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
+        var fullName = ModelName(directory);
         var weightSignals = weights is null || weights.Tensors.Count == 0 ? null : new WeightPass(weights, config, tokenizerTask, kernels).Run();
         return new ModelFingerprint
         {
@@ -145,6 +143,11 @@ public static partial class Fingerprinter
             Weights = weightSignals,
         };
     }
+
+    /// <summary>The fingerprint's name: the model directory's own name, or a model file's name without its extension.</summary>
+    internal static string ModelName(string directory) => File.Exists(directory)
+        ? Path.GetFileNameWithoutExtension(directory)
+        : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
 
     private static TokenizerSummary Summarise(TokenizerData tokenizer)
     {

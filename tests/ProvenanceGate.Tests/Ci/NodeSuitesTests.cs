@@ -97,7 +97,7 @@ public sealed class NodeSuitesTests
         const string configuration = "Release";
 #endif
         var project = RepoPaths.InRepo("src", "ProvenanceGate.Tool", "ProvenanceGate.Tool.csproj");
-        var pack = ExternalProcess.Run("dotnet", ["pack", project, "--no-build", "-c", configuration, "-o", feed], RepoPaths.Root, timeout: TimeSpan.FromMinutes(5));
+        var pack = ExternalProcess.Run("dotnet", ["pack", project, "--no-build", "-c", configuration, "-p:ToolReadyToRun=false", "-o", feed], RepoPaths.Root, timeout: TimeSpan.FromMinutes(5));
         if (pack.ExitCode != 0)
             throw new InvalidOperationException("dotnet pack failed:\n" + pack.Output);
         return feed;
