@@ -24,7 +24,6 @@ public sealed record InputLimit(string What, long MaxBytes)
     public static readonly InputLimit Bundle = new("bundle", 64 * MiB);
     public static readonly InputLimit Predicate = new("predicate", 64 * MiB);
     public static readonly InputLimit Fingerprint = new("fingerprint", 64 * MiB);
-    public static readonly InputLimit Catalogue = new("reference catalogue", 64 * MiB);
     public static readonly InputLimit ProjectAssets = new("project assets file", 256 * MiB);
 
     /// <summary>Anything else read whole: a password file, a text file named on the command line.</summary>

@@ -19,10 +19,10 @@ public static class JsonInput
     public const int BomMaxDepth = 256;
 
     /// <summary>Reads a JSON file within its size limit and checks it (see <see cref="Check"/>).</summary>
-    public static byte[] Read(string path, InputLimit limit, DiagnosticDescriptor malformed, int maxDepth = MaxDepth)
+    public static byte[] Read(string path, InputLimit limit, DiagnosticDescriptor malformed, int maxDepth = MaxDepth, bool comments = false)
     {
         var bytes = InputFile.ReadAllBytes(path, limit);
-        Check(bytes, path, limit.What, malformed, maxDepth);
+        Check(bytes, path, limit.What, malformed, maxDepth, comments);
         return bytes;
     }
 

@@ -71,10 +71,12 @@ public static class NuGetAssetsReader
 
     private static JsonDocument Parse(string assetsPath)
     {
+        if (!File.Exists(assetsPath))
+            throw Diagnostics.Diagnostics.AssetsFileInvalid.Exception($"'{assetsPath}' does not exist; run 'dotnet restore' first", assetsPath);
+        var bytes = IO.JsonInput.Read(assetsPath, IO.InputLimit.ProjectAssets, Diagnostics.Diagnostics.AssetsFileInvalid, comments: true);
         try
         {
-            using var stream = File.OpenRead(assetsPath);
-            return JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = true });
+            return JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip, MaxDepth = IO.JsonInput.MaxDepth });
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -181,7 +183,7 @@ public static class NuGetAssetsReader
         {
             var path = Path.Combine(folder, relativePath, fileName);
             if (File.Exists(path))
-                return File.ReadAllText(path).Trim();
+                return IO.InputFile.ReadAllText(path, "package hash").Trim();
         }
 
         return null;

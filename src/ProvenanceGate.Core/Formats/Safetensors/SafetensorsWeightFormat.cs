@@ -70,12 +70,10 @@ internal sealed class SafetensorsWeightFormat : IWeightFormat
 
     private static Dictionary<string, string> ReadIndex(string indexPath)
     {
-        var info = new FileInfo(indexPath);
-        if (info.Length > SafetensorsHeader.MaxHeaderBytes)
-            throw IndexError(indexPath, $"index is {info.Length} bytes, above the {SafetensorsHeader.MaxHeaderBytes}-byte limit");
+        var bytes = IO.JsonInput.Read(indexPath, IO.InputLimit.SafetensorsIndex, Diagnostics.Diagnostics.SafetensorsIndexMalformed, maxDepth: 16);
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(indexPath), new JsonDocumentOptions { MaxDepth = 16 });
+            using var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 16 });
             if (document.RootElement.ValueKind != JsonValueKind.Object
                 || !document.RootElement.TryGetProperty("weight_map", out var map)
                 || map.ValueKind != JsonValueKind.Object)

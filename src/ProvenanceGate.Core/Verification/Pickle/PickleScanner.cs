@@ -50,6 +50,7 @@ public static class PickleScanner
 
     public static PickleScanResult Scan(string path, IReadOnlyCollection<string>? extraAllowedGlobals = null)
     {
+        IO.InputFile.EnsureRegularFile(path, "pickle file");
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
