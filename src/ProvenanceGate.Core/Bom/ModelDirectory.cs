@@ -68,11 +68,19 @@ public sealed class ModelDirectory
         var files = new List<ModelFile>();
         try
         {
-            foreach (var full in Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.Hidden, IgnoreInaccessible = false }))
+            foreach (var (relative, full, isLink) in IO.ModelTree.Walk(root, skipHidden: true))
             {
-                var relative = System.IO.Path.GetRelativePath(root, full).Replace('\\', '/');
-                if (excluded.Contains(full) || relative.Split('/').Any(s => s.StartsWith('.')) || IsBomFile(relative))
+                if (excluded.Contains(full) || IsBomFile(relative))
                     continue;
+                if (isLink)
+                {
+                    if (IO.ModelTree.LinkProblem(root, full) is { } problem)
+                        throw problem;
+                    // A link to a directory inside the model directory: its files are already listed where it points.
+                    if (Directory.Exists(full))
+                        continue;
+                }
+
                 files.Add(new ModelFile(relative, full, LengthOf(full), Classify(relative)));
             }
         }
