@@ -93,12 +93,12 @@ public static class InputFile
         return Encoding.UTF8.GetString(text);
     }
 
-    /// <summary>PG0014 naming the first invalid byte by offset, line and column.</summary>
-    public static ProvenanceException NotUtf8(ReadOnlySpan<byte> bytes, string path, string what)
+    /// <summary>PG0014 (or a format's own code) naming the first invalid byte by offset, line and column.</summary>
+    public static ProvenanceException NotUtf8(ReadOnlySpan<byte> bytes, string path, string what, DiagnosticDescriptor? descriptor = null)
     {
         var offset = FirstInvalidUtf8(bytes);
         var (line, column) = TextPosition(bytes, offset);
-        return Diagnostics.Diagnostics.TextNotUtf8.Exception(
+        return (descriptor ?? Diagnostics.Diagnostics.TextNotUtf8).Exception(
             $"{what} '{path}' is not valid UTF-8: byte 0x{bytes[offset]:X2} at offset {offset} does not start or continue a character",
             path, line, column);
     }

@@ -68,6 +68,8 @@ public static class ModelTree
         if (target is null)
             return null;
         var targetPath = Path.GetFullPath(target.FullName);
+        if (!File.Exists(targetPath) && !Directory.Exists(targetPath))
+            return Diagnostics.Diagnostics.FileNotFound.Exception($"'{fullPath}' is a link to '{targetPath}', which does not exist", fullPath);
         if (!IsInside(root, targetPath) && !(HuggingFaceBlobs(root) is { } blobs && IsInside(blobs, targetPath)))
         {
             return Diagnostics.Diagnostics.SymlinkEscapes.Exception(

@@ -13,13 +13,16 @@ namespace ProvenanceGate.Tests.Foundation;
 /// </summary>
 public sealed class HostileInputTests
 {
-    // Generous: these finish in seconds; the bound only turns a hang into a failure instead of a stuck suite.
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(120);
+    // Generous: these take seconds (a minute for the biggest BOMs on a loaded machine); the bound only turns a hang into
+    // a failure instead of a stuck suite. The quadratic versions of the fixed code took hours on the same inputs.
+    private static readonly TimeSpan Bound = TimeSpan.FromMinutes(10);
 
-    private static CliResult RunBounded(params string[] args)
+    private static CliResult RunBounded(params string[] args) => Bounded(() => Cli.Run(args), string.Join(' ', args));
+
+    private static T Bounded<T>(Func<T> work, string what)
     {
-        var run = Task.Run(() => Cli.Run(args));
-        Assert.That(run.Wait(Bound), Is.True, $"'{string.Join(' ', args)}' did not finish within {Bound.TotalSeconds} s");
+        var run = Task.Run(work);
+        Assert.That(run.Wait(Bound), Is.True, $"'{what}' did not finish within {Bound.TotalMinutes} minutes");
         return run.Result;
     }
 
@@ -219,6 +222,29 @@ public sealed class HostileInputTests
         var result = RunBounded("verify", path, "--policy", "baseline");
         Assert.That(result.ExitCode, Is.EqualTo(1), result.Stderr);
         Assert.That(result.Stderr, Does.Contain("PG4020"));
+    }
+
+    [Test]
+    public void Unique_items_over_200000_items_compares_only_equal_hashes()
+    {
+        // 200,000 distinct objects: every pair compared was 2 x 10^10 comparisons.
+        var items = string.Join(',', Enumerable.Range(0, 200_000).Select(i => $"{{\"name\":\"c{i}\",\"v\":{i % 7}}}"));
+        using var instance = System.Text.Json.JsonDocument.Parse("[" + items + ",{\"v\":3.0,\"name\":\"c10\"}]");
+        using var schema = System.Text.Json.JsonDocument.Parse("{\"$id\":\"urn:test\",\"uniqueItems\":true}");
+        var validator = new ProvenanceGate.Bom.JsonSchemaValidator();
+        var id = validator.Register(schema.RootElement);
+        var errors = Bounded(() => validator.Validate(instance.RootElement, id), "uniqueItems over 200,000 items");
+        Assert.That(errors.Select(e => e.Message).ToList(), Is.EqualTo(new List<string> { "items 10 and 200000 are equal; items must be unique" }),
+            "equal by value: members in another order, 3.0 == 3");
+    }
+
+    [Test]
+    public void Location_map_of_a_one_line_document_with_a_million_values_is_linear()
+    {
+        // Minified, as BOMs often are: columns were recounted from the line start for every token.
+        var json = "{\"a\":[" + string.Join(',', Enumerable.Repeat("1", 1_000_000)) + "]}";
+        var map = Bounded(() => JsonLocationMap.Build(Encoding.UTF8.GetBytes(json)), "location map of a million values on one line");
+        Assert.That(map.Find("/a/999999"), Is.EqualTo((1, json.Length - 2)));
     }
 
     [Test]

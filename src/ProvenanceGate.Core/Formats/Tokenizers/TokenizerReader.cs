@@ -298,7 +298,7 @@ public static class TokenizerReader
     {
         var bytes = IO.InputFile.ReadAllBytes(path, IO.InputLimit.Tokenizer);
         if (!System.Text.Unicode.Utf8.IsValid(bytes))
-            throw IO.InputFile.NotUtf8(bytes, path, IO.InputLimit.Tokenizer.What);
+            throw IO.InputFile.NotUtf8(bytes, path, IO.InputLimit.Tokenizer.What, Diagnostics.Diagnostics.TokenizerMalformed);
         return bytes;
     }
 

@@ -46,6 +46,10 @@ public static class PickleScanner
     /// <summary>A zip member larger than this is not a pickle a checkpoint would carry; refuse instead of exhausting memory.</summary>
     private const long MaxPickleMemberBytes = 512L * 1024 * 1024;
 
+    // Real checkpoints memoize a few thousand names; STACK_GLOBAL reads two stack entries.
+    private const int MaxMemoStrings = 1 << 20;
+    private const int MaxRecent = 4096;
+
     public static bool IsPickleFormat(string path) => PickleExtensions.Contains(System.IO.Path.GetExtension(path));
 
     public static PickleScanResult Scan(string path, IReadOnlyCollection<string>? extraAllowedGlobals = null)
@@ -124,10 +128,31 @@ public static class PickleScanner
     {
         var reader = new OpcodeReader(stream);
         // Strings recently pushed, and the memo: enough of the pickle machine to resolve STACK_GLOBAL's operands.
+        // Memory stays bounded however long the pickle: only the top of the stack is ever needed, so old pushes are
+        // dropped, and the memo keeps strings only (its length, what MEMOIZE numbers by, is counted apart).
         var recent = new List<string?>();
-        var memo = new Dictionary<long, string?>();
+        var memo = new Dictionary<long, string>();
+        long memoLength = 0;
+        void Remember(long key)
+        {
+            // PUT indices are sequential in practice, so the memo's length is one past the largest.
+            memoLength = Math.Max(memoLength, key + 1);
+            if (recent.Count > 0 && recent[^1] is { } text)
+            {
+                if (memo.Count >= MaxMemoStrings && !memo.ContainsKey(key))
+                    throw new PickleFormatException($"the memo holds more than {MaxMemoStrings} strings");
+                memo[key] = text;
+            }
+            else
+            {
+                memo.Remove(key);
+            }
+        }
+
         while (true)
         {
+            if (recent.Count > MaxRecent)
+                recent.RemoveRange(0, recent.Count - (MaxRecent / 2));
             var offset = stream.Position;
             var opcode = reader.Byte();
             switch (opcode)
@@ -183,16 +208,16 @@ public static class PickleScanner
 
                 // Memo: strings stored and fetched again (pickle memoizes module names it reuses).
                 case 0x94: // MEMOIZE
-                    memo[memo.Count] = recent.Count > 0 ? recent[^1] : null;
+                    Remember(memoLength);
                     break;
                 case (byte)'p': // PUT n\n
-                    memo[ParseLong(reader.Line())] = recent.Count > 0 ? recent[^1] : null;
+                    Remember(ParseLong(reader.Line()));
                     break;
                 case (byte)'q': // BINPUT
-                    memo[reader.Byte()] = recent.Count > 0 ? recent[^1] : null;
+                    Remember(reader.Byte());
                     break;
                 case (byte)'r': // LONG_BINPUT
-                    memo[reader.UInt32()] = recent.Count > 0 ? recent[^1] : null;
+                    Remember(reader.UInt32());
                     break;
                 case (byte)'g': // GET n\n
                     recent.Add(memo.GetValueOrDefault(ParseLong(reader.Line())));
