@@ -506,4 +506,37 @@ public sealed class HostileInputTests
             File.CreateSymbolicLink(Path.Combine(snapshot, Path.GetFileName(file)), file);
         AssertError(Bom(temp, snapshot), "PG0012");
     }
+
+    // ---- pickles: memory bounded however long the opcode stream --------------------------------------------------
+
+    [Test]
+    public void Pickle_memoizing_more_strings_than_the_limit_cannot_be_inspected()
+    {
+        var builder = new PickleBuilder().Proto(4);
+        for (var i = 0; i <= (1 << 20); i++)
+            builder.ShortUnicode(i.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
+        var result = ScanPickle(builder.Stop().ToArray());
+        Assert.That(result.Error, Does.Contain("memo holds more than"));
+    }
+
+    [Test]
+    public void Pickle_global_is_still_resolved_through_the_memo_after_a_long_stream()
+    {
+        // 100,000 pushes between memoizing the operands and STACK_GLOBAL: the bounded stack window must not lose them.
+        var builder = new PickleBuilder().Proto(4).ShortUnicode("posix").ShortUnicode("system");
+        for (var i = 0; i < 100_000; i++)
+            builder.Op('K').Raw(1).Op(0x94);
+        var bytes = builder.BinGet(0).BinGet(1).StackGlobal().Stop().ToArray();
+        var result = ScanPickle(bytes);
+        Assert.That(result.Error, Is.Null);
+        Assert.That(result.CodeImports.Select(g => g.FullName).ToList(), Is.EqualTo(new List<string> { "posix.system" }));
+    }
+
+    private static ProvenanceGate.Verification.Pickle.PickleScanResult ScanPickle(byte[] bytes)
+    {
+        using var temp = new TempDirectory();
+        var path = temp.Combine("weights.bin");
+        File.WriteAllBytes(path, bytes);
+        return Bounded(() => ProvenanceGate.Verification.Pickle.PickleScanner.Scan(path), "pickle scan");
+    }
 }
