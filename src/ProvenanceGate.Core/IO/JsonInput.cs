@@ -18,13 +18,17 @@ public static class JsonInput
     /// <summary>CycloneDX nests components, services and pedigrees; real BOMs stay far below this.</summary>
     public const int BomMaxDepth = 256;
 
-    /// <summary>Reads a JSON file within its size limit and checks it (see <see cref="Check"/>).</summary>
-    public static byte[] Read(string path, InputLimit limit, DiagnosticDescriptor malformed, int maxDepth = MaxDepth, bool comments = false)
+    /// <summary>Reads a JSON file within its size limit and checks it (see <see cref="Check"/>); a leading byte order mark is dropped.</summary>
+    public static ReadOnlyMemory<byte> Read(string path, InputLimit limit, DiagnosticDescriptor malformed, int maxDepth = MaxDepth, bool comments = false)
     {
-        var bytes = InputFile.ReadAllBytes(path, limit);
-        Check(bytes, path, limit.What, malformed, maxDepth, comments);
+        var bytes = WithoutByteOrderMark(InputFile.ReadAllBytes(path, limit));
+        Check(bytes.Span, path, limit.What, malformed, maxDepth, comments);
         return bytes;
     }
+
+    /// <summary>Editors on Windows start UTF-8 files with EF BB BF, which System.Text.Json's byte parsers refuse.</summary>
+    public static ReadOnlyMemory<byte> WithoutByteOrderMark(byte[] bytes) =>
+        bytes.AsSpan().StartsWith("\uFEFF"u8) ? bytes.AsMemory(3) : bytes;
 
     /// <param name="comments">Whether comments and trailing commas are accepted (as in the JSON the caller then parses).</param>
     public static void Check(ReadOnlySpan<byte> utf8, string path, string what, DiagnosticDescriptor malformed, int maxDepth = MaxDepth, bool comments = false)

@@ -73,10 +73,10 @@ public static class NuGetAssetsReader
     {
         if (!File.Exists(assetsPath))
             throw Diagnostics.Diagnostics.AssetsFileInvalid.Exception($"'{assetsPath}' does not exist; run 'dotnet restore' first", assetsPath);
-        var bytes = IO.JsonInput.Read(assetsPath, IO.InputLimit.ProjectAssets, Diagnostics.Diagnostics.AssetsFileInvalid, comments: true);
+        var bytes = IO.JsonInput.WithoutByteOrderMark(IO.InputFile.ReadAllBytes(assetsPath, IO.InputLimit.ProjectAssets));
         try
         {
-            return JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip, MaxDepth = IO.JsonInput.MaxDepth });
+            return JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true });
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -45,7 +45,7 @@ public static class Attestor
         var bytes = IO.JsonInput.Read(predicatePath, IO.InputLimit.Predicate, Diagnostics.Diagnostics.PredicateInvalid);
         try
         {
-            return JsonNode.Parse(bytes, documentOptions: SignatureBundle.StrictJson) as JsonObject
+            return JsonNode.Parse(bytes.Span, documentOptions: SignatureBundle.StrictJson) as JsonObject
                    ?? throw Diagnostics.Diagnostics.PredicateInvalid.Exception($"'{predicatePath}' is not a JSON object", predicatePath);
         }
         catch (JsonException ex)

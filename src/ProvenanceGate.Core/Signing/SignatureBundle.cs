@@ -45,8 +45,6 @@ internal sealed record SignatureBundle(
         MediaTypeV03,
     ];
 
-    private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
-
     /// <summary>
     /// Duplicate member names are refused everywhere signed JSON is read: two parsers picking different duplicates is
     /// a classic way to make a verifier and a consumer disagree about what was signed.
@@ -59,10 +57,9 @@ internal sealed record SignatureBundle(
         JsonObject json;
         try
         {
-            // A bundle saved by a Windows editor may start with a UTF-8 BOM; the JSON reader does not skip it.
+            // A bundle saved by a Windows editor may start with a UTF-8 BOM; JsonInput drops it.
             var bytes = IO.JsonInput.Read(path, IO.InputLimit.Bundle, malformed);
-            var start = bytes.AsSpan().StartsWith(Utf8Bom) ? Utf8Bom.Length : 0;
-            json = JsonNode.Parse(bytes.AsSpan(start), documentOptions: StrictJson) as JsonObject
+            json = JsonNode.Parse(bytes.Span, documentOptions: StrictJson) as JsonObject
                    ?? throw malformed.Exception($"'{path}' is not a JSON object", path);
         }
         catch (JsonException ex)
