@@ -54,7 +54,7 @@ public sealed class SignModelBom : Microsoft.Build.Utilities.Task
             return false;
         try
         {
-            var signature = Convert.FromBase64String(File.ReadAllText(SignaturePath).Trim());
+            var signature = Convert.FromBase64String(IO.InputFile.ReadAllText(SignaturePath, IO.InputLimit.Signature).Trim());
             return EcdsaSignatures.VerifyHash(key, EcdsaSignatures.DigestFile(HashAlgorithmName.SHA256, BomPath), signature);
         }
         catch (FormatException)

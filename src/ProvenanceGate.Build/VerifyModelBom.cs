@@ -84,7 +84,7 @@ public sealed class VerifyModelBom : Microsoft.Build.Utilities.Task
             }
             else
             {
-                IO.AtomicFile.WriteAllBytes(RejectedBomPath, File.ReadAllBytes(BomPath));
+                IO.AtomicFile.WriteAllBytes(RejectedBomPath, IO.InputFile.ReadAllBytes(BomPath, IO.InputLimit.Bom));
                 reportedBom = RejectedBomPath;
             }
         }

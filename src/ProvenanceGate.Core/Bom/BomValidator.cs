@@ -32,7 +32,12 @@ public static class BomValidator
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 256 });
+            IO.JsonInput.Check(utf8, path ?? "(input)", "BOM", Diagnostics.Diagnostics.BomNotJson, IO.JsonInput.BomMaxDepth);
+            document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = IO.JsonInput.BomMaxDepth });
+        }
+        catch (ProvenanceException ex)
+        {
+            return [ex.Diagnostic with { File = path }];
         }
         catch (JsonException ex)
         {

@@ -32,6 +32,8 @@ public static class FileHasher
 
     public static string Sha256(string path, IProgress<long>? progress = null)
     {
+        // A device never ends (/dev/zero) and a FIFO blocks: neither is hashed.
+        IO.InputFile.EnsureRegularFile(path, "model file");
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);

@@ -317,18 +317,21 @@ public sealed class JsonSchemaValidator
 
         if (schema.TryGetProperty("uniqueItems", out var unique) && unique.ValueKind == JsonValueKind.True)
         {
+            // Only items with the same hash can be equal: comparing every pair made a BOM of 100,000 components hang.
             var elements = instance.EnumerateArray().ToList();
-            for (var i = 0; i < elements.Count; i++)
+            var byHash = new Dictionary<int, List<int>>();
+            for (var j = 0; j < elements.Count; j++)
             {
-                for (var j = i + 1; j < elements.Count; j++)
+                var hash = JsonHash(elements[j]);
+                if (!byHash.TryGetValue(hash, out var same))
+                    byHash[hash] = same = [];
+                if (same.FirstOrDefault(i => JsonEquals(elements[i], elements[j]), -1) is var i and >= 0)
                 {
-                    if (JsonEquals(elements[i], elements[j]))
-                    {
-                        errors.Add(new SchemaError(path, "uniqueItems", $"items {i} and {j} are equal; items must be unique"));
-                        i = elements.Count;
-                        break;
-                    }
+                    errors.Add(new SchemaError(path, "uniqueItems", $"items {i} and {j} are equal; items must be unique"));
+                    break;
                 }
+
+                same.Add(j);
             }
         }
 
@@ -432,6 +435,31 @@ public sealed class JsonSchemaValidator
     private static string Truncate(string value) => value.Length > 80 ? value[..77] + "..." : value;
 
     /// <summary>JSON equality as JSON Schema defines it: numbers by value, objects regardless of key order.</summary>
+    /// <summary>A hash that agrees with <see cref="JsonEquals"/>: member order ignored, numbers by value.</summary>
+    public static int JsonHash(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var members = 0;
+                foreach (var property in element.EnumerateObject())
+                    members += HashCode.Combine(StringComparer.Ordinal.GetHashCode(property.Name), JsonHash(property.Value));
+                return HashCode.Combine(JsonValueKind.Object, members);
+            case JsonValueKind.Array:
+                var items = new HashCode();
+                foreach (var item in element.EnumerateArray())
+                    items.Add(JsonHash(item));
+                return HashCode.Combine(JsonValueKind.Array, items.ToHashCode());
+            case JsonValueKind.String:
+                return StringComparer.Ordinal.GetHashCode(element.GetString()!);
+            case JsonValueKind.Number:
+                // Numbers equal as decimals are the same real number, so they parse to the same double.
+                return element.TryGetDouble(out var number) && double.IsFinite(number) ? (number == 0 ? 0d : number).GetHashCode() : 0;
+            default:
+                return (int)element.ValueKind;
+        }
+    }
+
     public static bool JsonEquals(JsonElement a, JsonElement b)
     {
         if (a.ValueKind != b.ValueKind)

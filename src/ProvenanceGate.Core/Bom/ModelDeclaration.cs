@@ -39,7 +39,7 @@ public sealed record ModelDeclaration
 
     public static ModelDeclaration Load(string path)
     {
-        var text = IO.InputFile.ReadAllText(path, "declaration");
+        var text = IO.InputFile.ReadAllText(path, IO.InputLimit.Declaration);
         return Parse(text, path);
     }
 

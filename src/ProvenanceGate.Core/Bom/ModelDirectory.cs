@@ -68,11 +68,19 @@ public sealed class ModelDirectory
         var files = new List<ModelFile>();
         try
         {
-            foreach (var full in Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.Hidden, IgnoreInaccessible = false }))
+            foreach (var (relative, full, isLink) in IO.ModelTree.Walk(root, skipHidden: true))
             {
-                var relative = System.IO.Path.GetRelativePath(root, full).Replace('\\', '/');
-                if (excluded.Contains(full) || relative.Split('/').Any(s => s.StartsWith('.')) || IsBomFile(relative))
+                if (excluded.Contains(full) || IsBomFile(relative))
                     continue;
+                if (isLink)
+                {
+                    if (IO.ModelTree.LinkProblem(root, full) is { } problem)
+                        throw problem;
+                    // A link to a directory inside the model directory: its files are already listed where it points.
+                    if (Directory.Exists(full))
+                        continue;
+                }
+
                 files.Add(new ModelFile(relative, full, LengthOf(full), Classify(relative)));
             }
         }
@@ -202,19 +210,10 @@ public sealed class ModelDirectory
     {
         if (Top(name) is not { } file)
             return null;
-        string text;
+        var bytes = IO.JsonInput.Read(file.FullPath, IO.InputLimit.ModelConfig, Diagnostics.Diagnostics.ModelFileMalformed);
         try
         {
-            text = File.ReadAllText(file.FullPath);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw Diagnostics.Diagnostics.FileUnreadable.Exception($"cannot read '{file.FullPath}': {ex.Message}", file.FullPath, inner: ex);
-        }
-
-        try
-        {
-            return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false }) as JsonObject
+            return JsonNode.Parse(bytes.Span, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = IO.JsonInput.MaxDepth }) as JsonObject
                 ?? throw Malformed(file, "is not a JSON object");
         }
         catch (JsonException ex)
@@ -226,10 +225,10 @@ public sealed class ModelDirectory
     private static JsonDocument ParseJson(ModelFile file, Diagnostics.DiagnosticDescriptor? descriptor = null)
     {
         descriptor ??= Diagnostics.Diagnostics.ModelFileMalformed;
+        var bytes = IO.JsonInput.Read(file.FullPath, IO.InputLimit.ModelConfig, descriptor);
         try
         {
-            using var stream = File.OpenRead(file.FullPath);
-            return JsonDocument.Parse(stream);
+            return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = IO.JsonInput.MaxDepth });
         }
         catch (JsonException ex)
         {
@@ -243,16 +242,7 @@ public sealed class ModelDirectory
 
     private static YamlMappingNode? ReadFrontMatter(ModelFile readme)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(readme.FullPath);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw Diagnostics.Diagnostics.FileUnreadable.Exception($"cannot read '{readme.FullPath}': {ex.Message}", readme.FullPath, inner: ex);
-        }
-
+        var text = IO.InputFile.ReadAllText(readme.FullPath, IO.InputLimit.ModelCard);
         text = text.Replace("\r\n", "\n", StringComparison.Ordinal);
         if (!text.StartsWith("---\n", StringComparison.Ordinal))
             return null;

@@ -17,7 +17,7 @@ internal sealed class YamlReader(string file, Diagnostics.DiagnosticDescriptor i
         try
         {
             var stream = new YamlStream();
-            stream.Load(new StringReader(text));
+            stream.Load(DepthLimitedYamlParser.For(text, file));
             return stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
         }
         catch (YamlException ex)

@@ -17,6 +17,12 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor InternalError = new("PG0006", "Internal error", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor FileUnreadable = new("PG0007", "File could not be read", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor InvalidTimestamp = new("PG0008", "Invalid timestamp or SOURCE_DATE_EPOCH", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor InputTooLarge = new("PG0010", "Input file exceeds its size limit", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor InputNotRegularFile = new("PG0011", "Input is not a regular file", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor SymlinkEscapes = new("PG0012", "Symbolic link leads outside the model directory", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor DirectoryTreeUnwalkable = new("PG0013", "Symbolic link loop or directory tree too deep", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor TextNotUtf8 = new("PG0014", "Text is not valid UTF-8", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor InputNestedTooDeeply = new("PG0015", "Input is nested too deeply", ExitCodes.InputError);
 
     // ---- PG1xxx: CycloneDX ML-BOM generation and validation -------------------------------------
     public static readonly DiagnosticDescriptor ModelFileMalformed = new("PG1001", "Malformed model metadata file", ExitCodes.InputError);

@@ -89,7 +89,7 @@ public sealed class FingerprintCache(string directory)
         try
         {
             var info = new FileInfo(entry);
-            if (!info.Exists || info.Length > FingerprintFile.MaxBytes)
+            if (!info.Exists || info.Length > IO.InputLimit.Fingerprint.MaxBytes)
                 return null;
             var bytes = File.ReadAllBytes(entry);
             var newline = Array.IndexOf(bytes, (byte)'\n');

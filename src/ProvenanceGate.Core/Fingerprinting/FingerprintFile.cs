@@ -13,8 +13,6 @@ public static class FingerprintFile
 {
     public const string Extension = ".fingerprint.json";
 
-    public const long MaxBytes = 64L * 1024 * 1024;
-
     internal static JsonSerializerOptions Options { get; } = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
@@ -31,12 +29,7 @@ public static class FingerprintFile
 
     public static ModelFingerprint Read(string path)
     {
-        if (!File.Exists(path))
-            throw Diagnostics.Diagnostics.FileNotFound.Exception($"'{path}' does not exist", path);
-        var length = new FileInfo(path).Length;
-        if (length > MaxBytes)
-            throw Malformed(path, $"{length} bytes, above the {MaxBytes}-byte limit");
-        return Parse(File.ReadAllBytes(path), path);
+        return Parse(IO.InputFile.ReadAllBytes(path, IO.InputLimit.Fingerprint), path);
     }
 
     public static ModelFingerprint Parse(byte[] utf8, string path)

@@ -223,6 +223,7 @@ public static partial class Fingerprinter
 
     internal static string Sha256File(string path)
     {
+        IO.InputFile.EnsureRegularFile(path, "model file");
         using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }

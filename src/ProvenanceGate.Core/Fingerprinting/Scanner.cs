@@ -185,7 +185,8 @@ public sealed class ScanIndex
     private static Dictionary<string, CachedEntry> ReadIndexFile(string path)
     {
         var result = new Dictionary<string, CachedEntry>(StringComparer.Ordinal);
-        if (!File.Exists(path))
+        // Anything but a regular file (a FIFO would block) is simply not an index.
+        if (!File.Exists(path) || IO.FileType.Of(path) != IO.FileKind.Regular)
             return result;
         try
         {

@@ -79,10 +79,12 @@ public static class NuGetAssetsReader
 
     private static JsonDocument Parse(string assetsPath)
     {
+        if (!File.Exists(assetsPath))
+            throw Diagnostics.Diagnostics.AssetsFileInvalid.Exception($"'{assetsPath}' does not exist; run 'dotnet restore' first", assetsPath);
+        var bytes = IO.JsonInput.WithoutByteOrderMark(IO.InputFile.ReadAllBytes(assetsPath, IO.InputLimit.ProjectAssets));
         try
         {
-            using var stream = File.OpenRead(assetsPath);
-            return JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = true });
+            return JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true });
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -189,7 +191,7 @@ public static class NuGetAssetsReader
         {
             var path = Path.Combine(folder, relativePath, fileName);
             if (File.Exists(path))
-                return File.ReadAllText(path).Trim();
+                return IO.InputFile.ReadAllText(path, "package hash").Trim();
         }
 
         return null;

@@ -108,10 +108,11 @@ public static class AttestationVerifier
                 // cosign's legacy attestation bundle: base64Signature is the base64 of the envelope JSON.
                 try
                 {
+                    IO.JsonInput.Check(legacy, path, "envelope in base64Signature", malformed);
                     if (JsonNode.Parse(legacy, documentOptions: SignatureBundle.StrictJson) is JsonObject json)
                         return DsseEnvelope.FromJson(json, path);
                 }
-                catch (JsonException)
+                catch (Exception ex) when (ex is JsonException or Diagnostics.ProvenanceException)
                 {
                     // Reported below.
                 }

@@ -42,11 +42,10 @@ public static class Attestor
     /// <summary>Reads the predicate file: a JSON object (cosign embeds it as a protobuf Struct, which must be an object).</summary>
     public static JsonNode ReadPredicate(string predicatePath)
     {
-        if (!File.Exists(predicatePath))
-            throw Diagnostics.Diagnostics.FileNotFound.Exception($"predicate '{predicatePath}' does not exist", predicatePath);
+        var bytes = IO.JsonInput.Read(predicatePath, IO.InputLimit.Predicate, Diagnostics.Diagnostics.PredicateInvalid);
         try
         {
-            return JsonNode.Parse(File.ReadAllBytes(predicatePath), documentOptions: SignatureBundle.StrictJson) as JsonObject
+            return JsonNode.Parse(bytes.Span, documentOptions: SignatureBundle.StrictJson) as JsonObject
                    ?? throw Diagnostics.Diagnostics.PredicateInvalid.Exception($"'{predicatePath}' is not a JSON object", predicatePath);
         }
         catch (JsonException ex)

@@ -93,6 +93,7 @@ internal static class EcdsaSignatures
     /// <summary>Streams a file through the digest: model weights can be many gigabytes.</summary>
     public static byte[] DigestFile(HashAlgorithmName algorithm, string path)
     {
+        IO.InputFile.EnsureRegularFile(path, "artifact");
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
         using var hash = IncrementalHash.CreateHash(algorithm);
         var buffer = new byte[1 << 20];

@@ -44,11 +44,17 @@ public sealed record InTotoStatement(string Type, IReadOnlyList<StatementSubject
         JsonObject? json;
         try
         {
+            IO.JsonInput.Check(payload, "DSSE payload", "statement", Diagnostics.Diagnostics.StatementInvalid);
             json = JsonNode.Parse(payload, documentOptions: SignatureBundle.StrictJson) as JsonObject;
         }
         catch (JsonException ex)
         {
             problem = "the payload is not JSON: " + ex.Message;
+            return null;
+        }
+        catch (Diagnostics.ProvenanceException ex)
+        {
+            problem = "the payload is not usable JSON: " + ex.Diagnostic.Message;
             return null;
         }
 

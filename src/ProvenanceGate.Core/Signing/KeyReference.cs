@@ -13,9 +13,6 @@ public static partial class KeyReference
 {
     public const string EnvironmentPrefix = "env://";
 
-    // A key file is a few hundred bytes; refusing big files keeps a mistyped path (a model!) from being slurped.
-    private const long MaxKeyFileBytes = 1 << 20;
-
     public static string ReadText(string reference, DiagnosticDescriptor invalid)
     {
         if (reference.StartsWith(EnvironmentPrefix, StringComparison.Ordinal))
@@ -33,11 +30,8 @@ public static partial class KeyReference
             throw invalid.Exception(
                 $"'{reference}': key references of the form {scheme.Value} are not supported; use a PEM file path or env://VAR", reference);
 
-        if (!File.Exists(reference))
-            throw Diagnostics.Diagnostics.FileNotFound.Exception($"key file '{reference}' does not exist", reference);
-        if (new FileInfo(reference).Length > MaxKeyFileBytes)
-            throw invalid.Exception($"'{reference}' is larger than 1 MiB; it is not a PEM key file", reference);
-        return File.ReadAllText(reference, Encoding.UTF8);
+        // PEM is ASCII: other bytes are left for the PEM parser to refuse as "no valid PEM block".
+        return Encoding.UTF8.GetString(IO.InputFile.ReadAllBytes(reference, IO.InputLimit.Key));
     }
 
     /// <summary>The first PEM block in <paramref name="text"/>: its label and DER body.</summary>

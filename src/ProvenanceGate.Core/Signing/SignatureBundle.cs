@@ -45,32 +45,21 @@ internal sealed record SignatureBundle(
         MediaTypeV03,
     ];
 
-    private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
-
     /// <summary>
     /// Duplicate member names are refused everywhere signed JSON is read: two parsers picking different duplicates is
     /// a classic way to make a verifier and a consumer disagree about what was signed.
     /// </summary>
     internal static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
 
-    // Bundles are small; anything bigger is not one (and would otherwise be read whole into memory).
-    private const long MaxBundleBytes = 64L << 20;
-
     public static SignatureBundle Read(string path)
     {
         var malformed = Diagnostics.Diagnostics.BundleMalformed;
-        if (!File.Exists(path))
-            throw Diagnostics.Diagnostics.FileNotFound.Exception($"bundle '{path}' does not exist", path);
-        if (new FileInfo(path).Length > MaxBundleBytes)
-            throw malformed.Exception($"'{path}' is larger than 64 MiB; it is not a signature bundle", path);
-
         JsonObject json;
         try
         {
-            // A bundle saved by a Windows editor may start with a UTF-8 BOM; the JSON reader does not skip it.
-            var bytes = File.ReadAllBytes(path);
-            var start = bytes.AsSpan().StartsWith(Utf8Bom) ? Utf8Bom.Length : 0;
-            json = JsonNode.Parse(bytes.AsSpan(start), documentOptions: StrictJson) as JsonObject
+            // A bundle saved by a Windows editor may start with a UTF-8 BOM; JsonInput drops it.
+            var bytes = IO.JsonInput.Read(path, IO.InputLimit.Bundle, malformed);
+            json = JsonNode.Parse(bytes.Span, documentOptions: StrictJson) as JsonObject
                    ?? throw malformed.Exception($"'{path}' is not a JSON object", path);
         }
         catch (JsonException ex)

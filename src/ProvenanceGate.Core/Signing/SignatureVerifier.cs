@@ -14,7 +14,6 @@ public sealed record SignatureVerificationResult(bool Verified, TrustedKey? Matc
 /// </summary>
 public static class SignatureVerifier
 {
-    private const long MaxSignatureFileBytes = 64 * 1024;
 
     /// <summary>
     /// Throws <see cref="ProvenanceException"/> (exit 2) only for missing, unreadable or malformed input;
@@ -94,11 +93,7 @@ public static class SignatureVerifier
     /// <summary>A signature file as cosign reads it: base64 text (line breaks allowed), else raw DER bytes.</summary>
     internal static byte[] ReadSignatureFile(string path)
     {
-        if (!File.Exists(path))
-            throw Diagnostics.Diagnostics.FileNotFound.Exception($"signature '{path}' does not exist", path);
-        if (new FileInfo(path).Length > MaxSignatureFileBytes)
-            throw Diagnostics.Diagnostics.SignatureMalformed.Exception($"'{path}' is larger than 64 KiB; it is not a signature", path);
-        var bytes = File.ReadAllBytes(path);
+        var bytes = IO.InputFile.ReadAllBytes(path, IO.InputLimit.Signature);
         var text = Encoding.ASCII.GetString(bytes).Trim();
         if (text.Length == 0)
             throw Diagnostics.Diagnostics.SignatureMalformed.Exception($"'{path}' is empty", path);

@@ -80,16 +80,17 @@ public sealed class BomDocument
 
     public static BomDocument Load(string path)
     {
-        var bytes = IO.InputFile.ReadAllBytes(path, "BOM");
+        var bytes = IO.InputFile.ReadAllBytes(path, IO.InputLimit.Bom);
         return Parse(path, bytes);
     }
 
     public static BomDocument Parse(string path, byte[] bytes)
     {
+        IO.JsonInput.Check(bytes, path, "BOM", Diagnostics.Diagnostics.GateBomUnreadable, IO.JsonInput.BomMaxDepth);
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { MaxDepth = 256 });
+            node = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { MaxDepth = IO.JsonInput.BomMaxDepth });
         }
         catch (JsonException ex)
         {

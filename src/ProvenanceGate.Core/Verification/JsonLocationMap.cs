@@ -16,52 +16,63 @@ public sealed class JsonLocationMap
     {
     }
 
+    /// <summary>
+    /// Locations are only a help for annotations: text that stops being JSON part-way (callers check it first, see
+    /// <see cref="IO.JsonInput"/>) ends the map there rather than failing the command.
+    /// </summary>
     public static JsonLocationMap Build(ReadOnlySpan<byte> utf8Json)
     {
         var map = new JsonLocationMap();
-        var lineStarts = LineStarts(utf8Json);
-        var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, MaxDepth = IO.JsonInput.BomMaxDepth });
+        var cursor = new TextCursor();
 
         // One frame per open container: the pointer of the container, whether it is an array, the next array index
         // and the pending property name of an object.
         var frames = new Stack<Frame>();
         string? pendingPointer = "";
-        while (reader.Read())
+        try
         {
-            var position = Position(utf8Json, lineStarts, (int)reader.TokenStartIndex);
-            switch (reader.TokenType)
+            while (reader.Read())
             {
-                case JsonTokenType.PropertyName:
+                var position = cursor.Advance(utf8Json, (int)reader.TokenStartIndex);
+                switch (reader.TokenType)
                 {
-                    var frame = frames.Peek();
-                    pendingPointer = frame.JsonPath + "/" + Escape(reader.GetString()!);
-                    map._locations.TryAdd(pendingPointer, position);
-                    continue;
+                    case JsonTokenType.PropertyName:
+                    {
+                        var frame = frames.Peek();
+                        pendingPointer = frame.JsonPath + "/" + Escape(reader.GetString()!);
+                        map._locations.TryAdd(pendingPointer, position);
+                        continue;
+                    }
+
+                    case JsonTokenType.EndObject:
+                    case JsonTokenType.EndArray:
+                        frames.Pop();
+                        continue;
                 }
 
-                case JsonTokenType.EndObject:
-                case JsonTokenType.EndArray:
-                    frames.Pop();
-                    continue;
-            }
+                // A value: its pointer is the pending property, or the next index of the enclosing array.
+                string pointer;
+                if (frames.Count > 0 && frames.Peek().IsArray)
+                {
+                    var frame = frames.Pop();
+                    pointer = frame.JsonPath + "/" + frame.NextIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    frames.Push(frame with { NextIndex = frame.NextIndex + 1 });
+                }
+                else
+                {
+                    pointer = pendingPointer ?? "";
+                }
 
-            // A value: its pointer is the pending property, or the next index of the enclosing array.
-            string pointer;
-            if (frames.Count > 0 && frames.Peek().IsArray)
-            {
-                var frame = frames.Pop();
-                pointer = frame.JsonPath + "/" + frame.NextIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                frames.Push(frame with { NextIndex = frame.NextIndex + 1 });
+                map._locations.TryAdd(pointer, position);
+                pendingPointer = null;
+                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+                    frames.Push(new Frame(pointer, reader.TokenType == JsonTokenType.StartArray, 0));
             }
-            else
-            {
-                pointer = pendingPointer ?? "";
-            }
-
-            map._locations.TryAdd(pointer, position);
-            pendingPointer = null;
-            if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
-                frames.Push(new Frame(pointer, reader.TokenType == JsonTokenType.StartArray, 0));
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            // Malformed JSON or an undecodable name: keep what was mapped before it.
         }
 
         return map;
@@ -84,31 +95,31 @@ public sealed class JsonLocationMap
 
     public static string Escape(string token) => token.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
 
-    private static List<int> LineStarts(ReadOnlySpan<byte> utf8)
+    /// <summary>
+    /// Line and column of increasing offsets, each counted from the previous one: recounting from the line start for
+    /// every token made a minified BOM (one line, millions of tokens) quadratic.
+    /// </summary>
+    private struct TextCursor
     {
-        var starts = new List<int> { 0 };
-        for (var i = 0; i < utf8.Length; i++)
+        private int _offset;
+        private int _line;
+        private int _column;
+
+        public (int Line, int Column) Advance(ReadOnlySpan<byte> utf8, int offset)
         {
-            if (utf8[i] == (byte)'\n')
-                starts.Add(i + 1);
+            if (_line == 0)
+                (_line, _column) = (1, 1);
+            for (; _offset < offset; _offset++)
+            {
+                var b = utf8[_offset];
+                if (b == (byte)'\n')
+                    (_line, _column) = (_line + 1, 1);
+                else if ((b & 0xC0) != 0x80) // continuation bytes do not start a character
+                    _column++;
+            }
+
+            return (_line, _column);
         }
-
-        return starts;
-    }
-
-    private static (int Line, int Column) Position(ReadOnlySpan<byte> utf8, List<int> lineStarts, int offset)
-    {
-        var index = lineStarts.BinarySearch(offset);
-        var line = index >= 0 ? index : ~index - 1;
-        // Columns count characters, not bytes: skip UTF-8 continuation bytes.
-        var column = 1;
-        for (var i = lineStarts[line]; i < offset; i++)
-        {
-            if ((utf8[i] & 0xC0) != 0x80)
-                column++;
-        }
-
-        return (line + 1, column);
     }
 
     private sealed record Frame(string JsonPath, bool IsArray, int NextIndex);

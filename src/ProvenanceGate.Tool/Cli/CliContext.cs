@@ -87,8 +87,9 @@ internal static class CommandExtensions
                 context.Report(Diagnostics.Diagnostics.FileUnreadable.Error(ex.Message));
                 return ExitCodes.InputError;
             }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
+            catch (Exception ex)
             {
+                // An allocation refused (OutOfMemoryException) is reported the same way: inputs are bounded, so it is a bug.
                 context.Report(Diagnostics.Diagnostics.InternalError.Error($"unexpected {ex.GetType().Name}: {ex.Message}"));
                 if (Environment.GetEnvironmentVariable("PROVENANCEGATE_DEBUG") == "1")
                     context.Error.WriteLine(ex.ToString());

@@ -18,15 +18,7 @@ internal static class ValidateCommand
         command.SetHandler(context =>
         {
             var path = context.Get(bom)!;
-            byte[] bytes;
-            try
-            {
-                bytes = File.ReadAllBytes(path);
-            }
-            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-            {
-                throw Diagnostics.Diagnostics.FileNotFound.Exception($"'{path}' does not exist", path, inner: ex);
-            }
+            var bytes = IO.InputFile.ReadAllBytes(path, IO.InputLimit.Bom);
 
             var diagnostics = BomValidator.Validate(bytes, path);
             var exitCode = diagnostics.Count == 0 ? ExitCodes.Ok : diagnostics.Max(d => d.Descriptor.ExitCode);

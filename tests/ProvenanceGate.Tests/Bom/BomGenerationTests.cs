@@ -173,8 +173,9 @@ public sealed class BomGenerationTests
     public void Symlinked_files_as_in_the_hugging_face_cache_are_hashed_and_sized_by_their_target()
     {
         using var temp = new TempDirectory();
-        var blobs = BomTestModels.Create(temp.Combine("blobs"), shards: 2);
-        var snapshot = temp.Combine("snapshot");
+        // The cache's layout: models--org--name/snapshots/REV/file links into models--org--name/blobs/.
+        var blobs = BomTestModels.Create(temp.Combine("models--acme--tiny", "blobs"), shards: 2);
+        var snapshot = temp.Combine("models--acme--tiny", "snapshots", "rev");
         Directory.CreateDirectory(snapshot);
         foreach (var file in Directory.GetFiles(blobs))
             File.CreateSymbolicLink(Path.Combine(snapshot, Path.GetFileName(file)), file);

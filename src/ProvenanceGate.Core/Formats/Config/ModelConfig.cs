@@ -74,16 +74,13 @@ public sealed record ModelConfig
         return builder.Append('"').ToString();
     }
 
-    public const long MaxConfigBytes = 16L * 1024 * 1024;
-
     public static ModelConfig Read(string path)
     {
-        var length = new FileInfo(path).Length;
-        if (length > MaxConfigBytes)
-            throw Malformed(path, $"{length} bytes, above the {MaxConfigBytes}-byte limit");
+        // Read within its limit and only if a regular file: a config.json linked to /dev/zero once grew past 4 GB.
+        var bytes = IO.JsonInput.Read(path, IO.InputLimit.ModelConfig, Diagnostics.Diagnostics.ModelConfigMalformed);
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { MaxDepth = 64 });
+            using var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = IO.JsonInput.MaxDepth });
             var top = document.RootElement;
             if (top.ValueKind != JsonValueKind.Object)
                 throw Malformed(path, "not a JSON object");

@@ -101,12 +101,10 @@ internal sealed class OnnxWeightFormat : IWeightFormat
     /// <summary>The decoder file name and architecture facts of an ONNX Runtime GenAI <c>genai_config.json</c>.</summary>
     internal static (string? DecoderFile, ModelConfig Config) ReadGenAiConfig(string path)
     {
-        var length = new FileInfo(path).Length;
-        if (length > ModelConfig.MaxConfigBytes)
-            throw GenAiError(path, $"{length} bytes, above the {ModelConfig.MaxConfigBytes}-byte limit");
+        var bytes = IO.JsonInput.Read(path, IO.InputLimit.ModelConfig, Diagnostics.Diagnostics.OnnxGenAiConfigMalformed, maxDepth: 64);
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { MaxDepth = 64 });
+            using var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64 });
             if (document.RootElement.ValueKind != JsonValueKind.Object
                 || !document.RootElement.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
                 throw GenAiError(path, "no \"model\" object");

@@ -45,6 +45,7 @@ public sealed class SafetensorsHeader
 
     public static SafetensorsHeader Read(string path)
     {
+        IO.InputFile.EnsureRegularFile(path, "safetensors file");
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
@@ -97,6 +98,9 @@ public sealed class SafetensorsHeader
         {
             throw Malformed(path, $"header is not valid JSON: {ex.Message}");
         }
+
+        // Valid JSON may still hold a string no .NET string can carry (an escaped lone surrogate).
+        IO.JsonInput.Check(headerBytes, path, "safetensors header", Diagnostics.Diagnostics.SafetensorsMalformed, maxDepth: 8);
 
         using (document)
         {

@@ -83,12 +83,10 @@ internal sealed class SafetensorsWeightFormat : IWeightFormat
     {
         Diagnostics.ProvenanceException IndexError(string path, string reason) => code.Exception($"{path}: {reason}", path);
 
-        var info = new FileInfo(indexPath);
-        if (info.Length > SafetensorsHeader.MaxHeaderBytes)
-            throw IndexError(indexPath, $"index is {info.Length} bytes, above the {SafetensorsHeader.MaxHeaderBytes}-byte limit");
+        var bytes = IO.JsonInput.Read(indexPath, IO.InputLimit.SafetensorsIndex, code, maxDepth: 16);
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(indexPath), new JsonDocumentOptions { MaxDepth = 16 });
+            using var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 16 });
             if (document.RootElement.ValueKind != JsonValueKind.Object
                 || !document.RootElement.TryGetProperty("weight_map", out var map)
                 || map.ValueKind != JsonValueKind.Object)

@@ -17,7 +17,6 @@ public sealed record TokenizerData(string Kind, string SourceFile, IReadOnlyList
 /// <summary>Reads tokenizer.json (BPE, Unigram, WordPiece), SentencePiece tokenizer.model, or vocab.json + merges.txt.</summary>
 public static class TokenizerReader
 {
-    public const long MaxTokenizerBytes = 256L * 1024 * 1024;
     public const int MaxTokens = 4_000_000;
 
     private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
@@ -142,6 +141,11 @@ public static class TokenizerReader
         {
             throw Malformed(vocabPath, $"not valid JSON: {ex.Message}");
         }
+        catch (InvalidOperationException ex)
+        {
+            // A token that is an escaped lone surrogate.
+            throw Malformed(vocabPath, ex.Message);
+        }
 
         var merges = new List<string>();
         if (File.Exists(mergesPath))
@@ -164,10 +168,7 @@ public static class TokenizerReader
     /// </summary>
     public static TokenizerData ReadSentencePiece(string path)
     {
-        var length = new FileInfo(path).Length;
-        if (length > MaxTokenizerBytes)
-            throw Malformed(path, $"{length} bytes, above the {MaxTokenizerBytes}-byte limit");
-        var bytes = File.ReadAllBytes(path);
+        var bytes = IO.InputFile.ReadAllBytes(path, IO.InputLimit.Tokenizer);
         var tokens = new Dictionary<int, string>();
         var special = new HashSet<string>(StringComparer.Ordinal);
         var modelType = 1;
@@ -295,12 +296,9 @@ public static class TokenizerReader
 
     private static byte[] ReadUtf8(string path)
     {
-        var info = new FileInfo(path);
-        if (info.Length > MaxTokenizerBytes)
-            throw Malformed(path, $"{info.Length} bytes, above the {MaxTokenizerBytes}-byte limit");
-        var bytes = File.ReadAllBytes(path);
+        var bytes = IO.InputFile.ReadAllBytes(path, IO.InputLimit.Tokenizer);
         if (!System.Text.Unicode.Utf8.IsValid(bytes))
-            throw Malformed(path, "not valid UTF-8");
+            throw IO.InputFile.NotUtf8(bytes, path, IO.InputLimit.Tokenizer.What, Diagnostics.Diagnostics.TokenizerMalformed);
         return bytes;
     }
 

@@ -95,7 +95,7 @@ internal static class DigestCheck
                 continue;
             }
 
-            if (ResolvesOutside(root, fullPath) is { } target)
+            if (ResolvesOutside(root, file.Path) is { } target)
             {
                 context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GatePathEscapes, file.JsonPath,
                     $"'{file.Path}'{ofModel} is a symbolic link to '{target}', outside '{modelDirectory}'", file.Component.Id);
@@ -127,7 +127,7 @@ internal static class DigestCheck
         // Files present but not listed for this model (a file of another model is just as foreign here).
         var listedPaths = scope.Files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
         var ignored = IgnoredOutputs(context, root);
-        var present = Walk(root, root).ToList();
+        var present = IO.ModelTree.Walk(root, skipHidden: false).Select(e => (e.Relative, e.IsLink)).ToList();
         scope.PresentFiles = present.Select(p => p.Relative).ToList();
         // Where the BOM has several models, unlisted files point at (and policy exceptions match) their directory's model.
         var model = scope.OfModel.Length > 0 ? scope.Model : null;
@@ -136,7 +136,7 @@ internal static class DigestCheck
         {
             if (listedPaths.Contains(relative) || ignored.Contains(relative) || IsIgnoredByPolicy(relative, policy.Ignore) || IsBomFile(relative))
                 continue;
-            if (isLink && ResolvesOutside(root, Path.Combine(root, relative)) is { } target)
+            if (isLink && ResolvesOutside(root, relative) is { } target)
             {
                 context.Add(check, DiagnosticSeverity.Error, Diagnostics.Diagnostics.GatePathEscapes, model?.JsonPath ?? "",
                     $"'{relative}' in '{modelDirectory}'{ofModel} is a symbolic link to '{target}', outside the model directory", component);
@@ -171,52 +171,35 @@ internal static class DigestCheck
         return null;
     }
 
-    /// <summary>The final target when <paramref name="fullPath"/> (or a directory on its way) resolves outside <paramref name="root"/>.</summary>
-    private static string? ResolvesOutside(string root, string fullPath)
+    /// <summary>
+    /// The final target when <paramref name="relative"/> (or a directory on its way) resolves outside <paramref name="root"/>
+    /// and outside the blobs/ of the Hugging Face cache it is a snapshot of; a link loop counts as outside.
+    /// </summary>
+    private static string? ResolvesOutside(string root, string relative)
     {
+        var blobs = IO.ModelTree.HuggingFaceBlobs(root);
         var current = root;
-        foreach (var segment in Path.GetRelativePath(root, fullPath).Split(Path.DirectorySeparatorChar))
+        foreach (var segment in relative.Split('/'))
         {
             current = Path.Combine(current, segment);
             FileSystemInfo info = Directory.Exists(current) ? new DirectoryInfo(current) : new FileInfo(current);
             if (info.LinkTarget is null)
                 continue;
-            var target = info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? Path.GetFullPath(info.LinkTarget, Path.GetDirectoryName(current)!);
-            if (!IsInside(root, target))
+            string target;
+            try
+            {
+                target = info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? Path.GetFullPath(info.LinkTarget, Path.GetDirectoryName(current)!);
+            }
+            catch (IOException)
+            {
+                return $"{info.LinkTarget} (a symbolic link loop)";
+            }
+
+            if (!IO.ModelTree.IsInside(root, target) && !(blobs is not null && IO.ModelTree.IsInside(blobs, target)))
                 return target;
         }
 
         return null;
-    }
-
-    private static bool IsInside(string root, string path)
-    {
-        var rootWithSeparator = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
-        return path.StartsWith(rootWithSeparator, StringComparison.Ordinal) || path == root;
-    }
-
-    /// <summary>Every file under the directory, relative with '/', without descending into symbolic links to directories.</summary>
-    private static IEnumerable<(string Relative, bool IsLink)> Walk(string root, string directory)
-    {
-        foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos().OrderBy(e => e.Name, StringComparer.Ordinal))
-        {
-            var relative = Path.GetRelativePath(root, entry.FullName).Replace('\\', '/');
-            if (entry.LinkTarget is not null)
-            {
-                yield return (relative, true);
-                continue;
-            }
-
-            if (entry is DirectoryInfo)
-            {
-                foreach (var item in Walk(root, entry.FullName))
-                    yield return item;
-            }
-            else
-            {
-                yield return (relative, false);
-            }
-        }
     }
 
     private static HashSet<string> IgnoredOutputs(GateContext context, string root)
@@ -234,7 +217,7 @@ internal static class DigestCheck
         foreach (var path in new[] { context.Options.BomPath, context.Options.SignaturePath, context.Options.BundlePath }.OfType<string>())
         {
             var full = Path.GetFullPath(path);
-            if (IsInside(root, full))
+            if (IO.ModelTree.IsInside(root, full))
                 ignored.Add(Path.GetRelativePath(root, full).Replace('\\', '/'));
         }
 

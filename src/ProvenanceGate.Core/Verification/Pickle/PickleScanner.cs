@@ -46,10 +46,15 @@ public static class PickleScanner
     /// <summary>A zip member larger than this is not a pickle a checkpoint would carry; refuse instead of exhausting memory.</summary>
     private const long MaxPickleMemberBytes = 512L * 1024 * 1024;
 
+    // Real checkpoints memoize a few thousand names; STACK_GLOBAL reads two stack entries.
+    private const int MaxMemoStrings = 1 << 20;
+    private const int MaxRecent = 4096;
+
     public static bool IsPickleFormat(string path) => PickleExtensions.Contains(System.IO.Path.GetExtension(path));
 
     public static PickleScanResult Scan(string path, IReadOnlyCollection<string>? extraAllowedGlobals = null)
     {
+        IO.InputFile.EnsureRegularFile(path, "pickle file");
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
@@ -123,10 +128,31 @@ public static class PickleScanner
     {
         var reader = new PickleInstructionReader(stream);
         // Strings recently pushed, and the memo: enough of the pickle machine to resolve STACK_GLOBAL's operands.
+        // Memory stays bounded however long the pickle: only the top of the stack is ever needed, so old pushes are
+        // dropped, and the memo keeps strings only (its length, what MEMOIZE numbers by, is counted apart).
         var recent = new List<string?>();
-        var memo = new Dictionary<long, string?>();
+        var memo = new Dictionary<long, string>();
+        long memoLength = 0;
+        void Remember(long key)
+        {
+            // PUT indices are sequential in practice, so the memo's length is one past the largest.
+            memoLength = Math.Max(memoLength, key + 1);
+            if (recent.Count > 0 && recent[^1] is { } text)
+            {
+                if (memo.Count >= MaxMemoStrings && !memo.ContainsKey(key))
+                    throw new PickleFormatException($"the memo holds more than {MaxMemoStrings} strings");
+                memo[key] = text;
+            }
+            else
+            {
+                memo.Remove(key);
+            }
+        }
+
         while (true)
         {
+            if (recent.Count > MaxRecent)
+                recent.RemoveRange(0, recent.Count - (MaxRecent / 2));
             var instruction = reader.Next();
             var offset = instruction.Offset;
             switch (instruction.Opcode)
@@ -168,12 +194,12 @@ public static class PickleScanner
 
                 // Memo: strings stored and fetched again (pickle memoizes module names it reuses).
                 case 0x94: // MEMOIZE
-                    memo[memo.Count] = recent.Count > 0 ? recent[^1] : null;
+                    Remember(memoLength);
                     break;
                 case (byte)'p': // PUT n\n
                 case (byte)'q': // BINPUT
                 case (byte)'r': // LONG_BINPUT
-                    memo[MemoIndex(instruction)] = recent.Count > 0 ? recent[^1] : null;
+                    Remember(MemoIndex(instruction));
                     break;
                 case (byte)'g': // GET n\n
                 case (byte)'h': // BINGET

@@ -17,6 +17,8 @@ public static class PolicyLoader
 
     private const int MaxExtendsDepth = 8;
 
+    private const int MaxYamlNodes = 100_000;
+
     /// <summary>The built-in profiles shipped as embedded resources.</summary>
     public static IReadOnlyList<string> BuiltInProfiles { get; } = typeof(PolicyLoader).Assembly.GetManifestResourceNames()
         .Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal) && n.EndsWith(".yaml", StringComparison.Ordinal))
@@ -83,17 +85,7 @@ public static class PolicyLoader
         return document;
     }
 
-    private static string ReadFile(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw Diagnostics.Diagnostics.FileUnreadable.Exception($"cannot read policy '{path}': {ex.Message}", path, inner: ex);
-        }
-    }
+    private static string ReadFile(string path) => IO.InputFile.ReadAllText(path, IO.InputLimit.Policy);
 
     /// <summary>YAML is a superset of JSON, but JSON files are parsed as JSON so their numbers and booleans keep their types.</summary>
     private static JsonObject ParseText(string text, string source)
@@ -101,6 +93,7 @@ public static class PolicyLoader
         var trimmed = text.TrimStart();
         if (trimmed.StartsWith('{'))
         {
+            IO.JsonInput.Check(System.Text.Encoding.UTF8.GetBytes(text), source, "policy", Diagnostics.Diagnostics.GatePolicyInvalid);
             try
             {
                 return JsonNode.Parse(text) as JsonObject
@@ -115,24 +108,49 @@ public static class PolicyLoader
         object? yaml;
         try
         {
-            yaml = new DeserializerBuilder().Build().Deserialize<object>(text);
+            yaml = new DeserializerBuilder().Build().Deserialize<object>(Bom.DepthLimitedYamlParser.For(text, source));
+        }
+        catch (YamlException ex) when (ex.InnerException is Diagnostics.ProvenanceException inner)
+        {
+            // The depth limit, raised from inside the deserializer, which wraps what its parser throws.
+            throw inner;
         }
         catch (YamlException ex)
         {
             throw Diagnostics.Diagnostics.GatePolicyInvalid.Exception($"policy '{source}' is not valid YAML: {ex.Message}", source, (int)ex.Start.Line, (int)ex.Start.Column, ex);
         }
 
-        return ToJson(yaml) as JsonObject
+        var budget = MaxYamlNodes;
+        return ToJson(yaml, ref budget, source) as JsonObject
             ?? throw Diagnostics.Diagnostics.GatePolicyInvalid.Exception($"policy '{source}' must be a mapping of keys to values", source);
     }
 
-    private static JsonNode? ToJson(object? value) => value switch
+    /// <summary>
+    /// YAML aliases share one node, but the JSON copy repeats it: nine nested lists of nine aliases ("billion laughs")
+    /// would expand to a billion nodes, so the copy stops at a budget no real policy comes near.
+    /// </summary>
+    private static JsonNode? ToJson(object? value, ref int budget, string source)
     {
-        null => null,
-        IDictionary<object, object> map => new JsonObject(map.Select(kv => KeyValuePair.Create(Convert.ToString(kv.Key, CultureInfo.InvariantCulture) ?? "", ToJson(kv.Value)))),
-        IList<object> list => new JsonArray(list.Select(ToJson).ToArray()),
-        _ => JsonValue.Create(Convert.ToString(value, CultureInfo.InvariantCulture)),
-    };
+        if (--budget < 0)
+            throw Diagnostics.Diagnostics.GatePolicyInvalid.Exception($"policy '{source}' expands to more than {MaxYamlNodes} values (aliases repeated?)", source);
+        switch (value)
+        {
+            case null:
+                return null;
+            case IDictionary<object, object> map:
+                var obj = new JsonObject();
+                foreach (var (key, item) in map)
+                    obj[Convert.ToString(key, CultureInfo.InvariantCulture) ?? ""] = ToJson(item, ref budget, source);
+                return obj;
+            case IList<object> list:
+                var array = new JsonArray();
+                foreach (var item in list)
+                    array.Add(ToJson(item, ref budget, source));
+                return array;
+            default:
+                return JsonValue.Create(Convert.ToString(value, CultureInfo.InvariantCulture));
+        }
+    }
 
     /// <summary>
     /// Child over parent: scalars and objects are overridden key by key; required fields merge by id (a child entry with
