@@ -27,12 +27,15 @@ public static class BomValidator
     public static IReadOnlyList<Diagnostic> Validate(string json, string? path) =>
         Validate(Encoding.UTF8.GetBytes(json), path);
 
+    /// <summary>Nesting accepted in a BOM; the line map reads to the same depth.</summary>
+    internal const int MaxDepth = 256;
+
     public static IReadOnlyList<Diagnostic> Validate(byte[] utf8, string? path)
     {
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 256 });
+            document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = MaxDepth, AllowDuplicateProperties = false });
         }
         catch (JsonException ex)
         {

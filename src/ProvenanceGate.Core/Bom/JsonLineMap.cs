@@ -17,7 +17,7 @@ internal sealed class JsonLineMap
                 lineStarts.Add(i + 1);
         }
 
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, MaxDepth = BomValidator.MaxDepth });
         var frames = new Stack<Frame>();
         string? pendingName = null;
         while (reader.Read())

@@ -214,7 +214,7 @@ public sealed class ModelDirectory
 
         try
         {
-            return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false }) as JsonObject
+            return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false, AllowDuplicateProperties = false }) as JsonObject
                 ?? throw Malformed(file, "is not a JSON object");
         }
         catch (JsonException ex)

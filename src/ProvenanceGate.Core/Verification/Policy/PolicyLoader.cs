@@ -103,7 +103,7 @@ public static class PolicyLoader
         {
             try
             {
-                return JsonNode.Parse(text) as JsonObject
+                return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonObject
                     ?? throw Diagnostics.Diagnostics.GatePolicyInvalid.Exception($"policy '{source}' is not an object", source);
             }
             catch (JsonException ex)
@@ -122,17 +122,27 @@ public static class PolicyLoader
             throw Diagnostics.Diagnostics.GatePolicyInvalid.Exception($"policy '{source}' is not valid YAML: {ex.Message}", source, (int)ex.Start.Line, (int)ex.Start.Column, ex);
         }
 
+        // YAML aliases share one node however often they are used; copied out, nine aliases nine levels deep are
+        // 387 million values. No real policy comes near the bound.
+        var budget = MaxPolicyValues;
+        JsonNode? ToJson(object? value)
+        {
+            if (--budget < 0)
+                throw Diagnostics.Diagnostics.GatePolicyInvalid.Exception($"policy '{source}' expands to more than {MaxPolicyValues} values (YAML aliases?)", source);
+            return value switch
+            {
+                null => null,
+                IDictionary<object, object> map => new JsonObject(map.Select(kv => KeyValuePair.Create(Convert.ToString(kv.Key, CultureInfo.InvariantCulture) ?? "", ToJson(kv.Value)))),
+                IList<object> list => new JsonArray(list.Select(ToJson).ToArray()),
+                _ => JsonValue.Create(Convert.ToString(value, CultureInfo.InvariantCulture)),
+            };
+        }
+
         return ToJson(yaml) as JsonObject
             ?? throw Diagnostics.Diagnostics.GatePolicyInvalid.Exception($"policy '{source}' must be a mapping of keys to values", source);
     }
 
-    private static JsonNode? ToJson(object? value) => value switch
-    {
-        null => null,
-        IDictionary<object, object> map => new JsonObject(map.Select(kv => KeyValuePair.Create(Convert.ToString(kv.Key, CultureInfo.InvariantCulture) ?? "", ToJson(kv.Value)))),
-        IList<object> list => new JsonArray(list.Select(ToJson).ToArray()),
-        _ => JsonValue.Create(Convert.ToString(value, CultureInfo.InvariantCulture)),
-    };
+    private const int MaxPolicyValues = 100_000;
 
     /// <summary>
     /// Child over parent: scalars and objects are overridden key by key; required fields merge by id (a child entry with
