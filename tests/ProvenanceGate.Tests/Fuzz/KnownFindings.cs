@@ -28,7 +28,7 @@ public static class KnownFindings
         // the issue's "invalid UTF-8 anywhere is a PG error" covers them all.
         new("issue14-decoder", "invalid UTF-8 / lone surrogates reach a decoder that throws InvalidOperationException or DecoderFallbackException",
             Matches: ex => ex is InvalidOperationException or DecoderFallbackException
-                && (ex.InnerException is DecoderFallbackException || ex.Message.Contains("invalid UTF-", StringComparison.Ordinal)
+                && (ex.InnerException is DecoderFallbackException || ex.Message.Contains(" UTF-", StringComparison.Ordinal)
                     || Thrown(ex, "JsonLocationMap.Build", "SignatureBundle.ReadSigstoreBundle", "DsseEnvelope.Base64Field", "BomDiff.Json"))),
         new("issue14-location-map-json", "malformed JSON reaching JsonLocationMap.Build throws JsonReaderException",
             Matches: ex => ex.GetType().Name == "JsonReaderException" && Thrown(ex, "JsonLocationMap.Build")),
