@@ -122,19 +122,22 @@ public static class FuzzRunner
         return exception.GetType().Name + "@" + method;
     }
 
+    public static bool HasSaved(string family, string signature) =>
+        Directory.Exists(RegressionsDirectory(family)) && Directory.EnumerateFiles(RegressionsDirectory(family), FileStem(signature) + "-*.bin").Any();
+
     public static string Save(string family, string signature, byte[] input)
     {
         var directory = RegressionsDirectory(family);
         Directory.CreateDirectory(directory);
-        var name = new string(signature.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' ? c : '_').ToArray());
         var hash = Convert.ToHexStringLower(SHA256.HashData(input))[..12];
-        var path = Path.Combine(directory, $"{name[..Math.Min(name.Length, 80)]}-{hash}.bin");
+        var path = Path.Combine(directory, $"{FileStem(signature)}-{hash}.bin");
         File.WriteAllBytes(path, input);
         return path;
     }
 
-    public static string Describe(byte[] input) =>
-        input.Length <= 512 && input.All(b => b is >= 0x20 and < 0x7F or (byte)'\n' or (byte)'\t')
-            ? Encoding.ASCII.GetString(input)
-            : $"{input.Length} bytes, base64 prefix {Convert.ToBase64String(input.AsSpan(0, Math.Min(96, input.Length)))}";
+    private static string FileStem(string signature)
+    {
+        var name = new string(signature.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' ? c : '_').ToArray());
+        return name[..Math.Min(name.Length, 80)];
+    }
 }

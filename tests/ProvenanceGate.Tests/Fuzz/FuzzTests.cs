@@ -54,8 +54,9 @@ public sealed class FuzzTests
                 _ => result.Verdict.ToString().ToLowerInvariant() + " " + result.Signature,
             };
             verdicts[key] = verdicts.GetValueOrDefault(key) + 1;
+            // Every new failure is saved; a known finding only once per family, so runs do not pile up copies.
             if (result.Verdict is Verdict.Failed or Verdict.Known && !failures.ContainsKey(result.Signature))
-                failures[result.Signature] = (FuzzRunner.Save(family.Name, result.Signature, input), result.Detail);
+                failures[result.Signature] = (result.Verdict == Verdict.Known && FuzzRunner.HasSaved(family.Name, result.Signature) ? "(saved before)" : FuzzRunner.Save(family.Name, result.Signature, input), result.Detail);
             if (result.Signature == "hang")
                 break; // its thread still runs: later cases would measure it, not themselves
         }

@@ -47,6 +47,9 @@ internal sealed class SafetensorsWeightFormat : IWeightFormat
         var files = new List<string>();
         foreach (var shard in weightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
         {
+            // A NUL makes Path throw ArgumentException: the index, not the caller, is at fault.
+            if (shard.Contains('\0', StringComparison.Ordinal))
+                throw IndexError(indexPath, "a shard name contains a NUL character");
             var shardPath = Path.GetFullPath(Path.Combine(root, shard));
             if (!shardPath.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal) || shard.Contains('/', StringComparison.Ordinal) || shard.Contains('\\', StringComparison.Ordinal))
                 throw IndexError(indexPath, $"shard '{shard}' is not a file inside the model directory");
