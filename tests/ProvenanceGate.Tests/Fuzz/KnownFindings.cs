@@ -34,6 +34,11 @@ public static class KnownFindings
             Matches: ex => ex.GetType().Name == "JsonReaderException" && Thrown(ex, "JsonLocationMap.Build")),
         new("issue14-duplicate-base-model", "a declaration listing one base model twice throws ArgumentException (duplicate key)",
             Matches: ex => ex is ArgumentException && Thrown(ex, "BaseModels")),
+        // Found by this fuzzer (local run, seed 20261203), not in the issue's table and not fixed yet: left for the lead.
+        new("issue14-fuzz-yaml-event", "YamlDotNet's ArgumentException 'The current event is of an unsupported type' escapes YamlReader.Load",
+            Matches: ex => ex is ArgumentException && Thrown(ex, "YamlReader.Load")),
+        new("issue14-fuzz-unsupported-curve", "a public key naming a curve the platform lacks throws PlatformNotSupportedException from TrustedKey.CreateEcdsa",
+            Matches: ex => ex is PlatformNotSupportedException && Thrown(ex, "TrustedKey.CreateEcdsa")),
         new("issue14-digest-walk", "DigestCheck.Walk throws ArgumentException from Path.GetRelativePath on an unusual entry",
             Matches: ex => ex is ArgumentException && Thrown(ex, "DigestCheck.Walk")),
     ];
