@@ -27,13 +27,16 @@ public static class BomValidator
     public static IReadOnlyList<Diagnostic> Validate(string json, string? path) =>
         Validate(Encoding.UTF8.GetBytes(json), path);
 
+    /// <summary>Nesting accepted in a BOM; the line map reads to the same depth.</summary>
+    internal const int MaxDepth = 256;
+
     public static IReadOnlyList<Diagnostic> Validate(byte[] utf8, string? path)
     {
         JsonDocument document;
         try
         {
             IO.JsonInput.Check(utf8, path ?? "(input)", "BOM", Diagnostics.Diagnostics.BomNotJson, IO.JsonInput.BomMaxDepth);
-            document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = IO.JsonInput.BomMaxDepth });
+            document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = IO.JsonInput.BomMaxDepth, AllowDuplicateProperties = false });
         }
         catch (ProvenanceException ex)
         {

@@ -213,7 +213,7 @@ public sealed class ModelDirectory
         var bytes = IO.JsonInput.Read(file.FullPath, IO.InputLimit.ModelConfig, Diagnostics.Diagnostics.ModelFileMalformed);
         try
         {
-            return JsonNode.Parse(bytes.Span, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = IO.JsonInput.MaxDepth }) as JsonObject
+            return JsonNode.Parse(bytes.Span, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = IO.JsonInput.MaxDepth, AllowDuplicateProperties = false }) as JsonObject
                 ?? throw Malformed(file, "is not a JSON object");
         }
         catch (JsonException ex)

@@ -116,7 +116,7 @@ public static class BomDiff
         }).ToList();
 
     private static List<string> Datasets(BomDocument bom, BomComponent model) =>
-        model.Node["modelCard"]?["modelParameters"]?["datasets"] is JsonArray datasets
+        BomDocument.Member(model.Node, "modelCard", "modelParameters", "datasets") is JsonArray datasets
             ? datasets.OfType<JsonObject>().Select(d => BomDocument.Text(d["ref"]) is { } reference
                 ? bom.FindByRef(reference)?.Name ?? reference
                 : BomDocument.Text(d["name"]) ?? "dataset").ToList()

@@ -90,7 +90,7 @@ public sealed class BomDocument
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { MaxDepth = IO.JsonInput.BomMaxDepth });
+            node = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { MaxDepth = IO.JsonInput.BomMaxDepth, AllowDuplicateProperties = false });
         }
         catch (JsonException ex)
         {
@@ -112,6 +112,15 @@ public sealed class BomDocument
 
     public BomComponent? FindByRef(string reference) =>
         Components.FirstOrDefault(c => string.Equals(c.BomRef, reference, StringComparison.Ordinal));
+
+    /// <summary>The value at <paramref name="keys"/> below <paramref name="node"/>, or null where any step is not an object:
+    /// a BOM is untrusted input, and JsonNode's indexer throws on a string where an object was expected.</summary>
+    public static JsonNode? Member(JsonNode? node, params string[] keys)
+    {
+        foreach (var key in keys)
+            node = (node as JsonObject)?[key];
+        return node;
+    }
 
     public static string? Text(JsonNode? node) =>
         node is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;

@@ -49,7 +49,7 @@ internal static class ExternalApis
     {
         try
         {
-            return JsonNode.Parse(IO.JsonInput.Read(bundlePath, IO.InputLimit.Bundle, Diagnostics.Diagnostics.BundleMalformed).Span) is JsonObject bundle && (bundle["dsseEnvelope"] is not null || bundle["payloadType"] is not null);
+            return JsonNode.Parse(IO.JsonInput.Read(bundlePath, IO.InputLimit.Bundle, Diagnostics.Diagnostics.BundleMalformed).Span, documentOptions: Signing.SignatureBundle.StrictJson) is JsonObject bundle && (bundle["dsseEnvelope"] is not null || bundle["payloadType"] is not null);
         }
         catch (System.Text.Json.JsonException)
         {

@@ -55,4 +55,34 @@ public sealed class AtomicFileTests
         Assert.That(AtomicFile.WriteAllTextIfChanged(path, "y"), Is.True);
         Assert.That(File.ReadAllText(path), Is.EqualTo("y"));
     }
+
+    [Test]
+    public void A_file_name_at_the_file_system_limit_still_gets_a_temp_name()
+    {
+        using var temp = new TempDirectory();
+        var path = temp.Combine(new string('n', 250) + ".json");
+        AtomicFile.WriteAllText(path, "{}");
+        Assert.That(File.ReadAllText(path), Is.EqualTo("{}"));
+        Assert.That(Directory.GetFiles(temp.Path), Has.Length.EqualTo(1));
+    }
+
+    [Test]
+    public void A_later_write_removes_the_temp_file_of_a_writer_that_died_and_keeps_a_live_ones()
+    {
+        using var temp = new TempDirectory();
+        var path = temp.Combine("bom.json");
+        var dead = temp.Combine($".bom.json.{int.MaxValue - 1}.0123456789abcdef.tmp");
+        var live = temp.Combine($".bom.json.{Environment.ProcessId}.fedcba9876543210.tmp");
+        var other = temp.Combine($".report.json.{int.MaxValue - 1}.0123456789abcdef.tmp");
+        foreach (var file in new[] { dead, live, other })
+        {
+            File.WriteAllText(file, "partial");
+            File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddMinutes(-10));
+        }
+
+        AtomicFile.WriteAllText(path, "{}");
+        Assert.That(File.Exists(dead), Is.False, "a dead writer's temp file of this output is removed");
+        Assert.That(File.Exists(live), Is.True, "a running process's temp file is never touched");
+        Assert.That(File.Exists(other), Is.True, "another output's temp files are not this write's business");
+    }
 }

@@ -68,6 +68,9 @@ internal sealed class SafetensorsWeightFormat : IWeightFormat
     /// <summary>A shard named by an index: a plain file name inside the model directory that exists.</summary>
     internal static string ShardPath(string root, string shard, string indexPath, Diagnostics.DiagnosticDescriptor code)
     {
+        // A NUL makes Path throw ArgumentException: the index, not the caller, is at fault.
+        if (shard.Contains('\0', StringComparison.Ordinal))
+            throw code.Exception($"{indexPath}: a shard name contains a NUL character", indexPath);
         var shardPath = Path.GetFullPath(Path.Combine(root, shard));
         if (!shardPath.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal) || shard.Contains('/', StringComparison.Ordinal) || shard.Contains('\\', StringComparison.Ordinal))
             throw code.Exception($"{indexPath}: shard '{shard}' is not a file inside the model directory", indexPath);

@@ -242,7 +242,7 @@ internal static class LineageCheck
                 context.Graph.Add(new LineageEdge(baseVersion is null ? baseName : $"{baseName}@{baseVersion}", label, relation));
             }
 
-            if (model.Node["modelCard"]?["modelParameters"]?["datasets"] is JsonArray datasets)
+            if (BomDocument.Member(model.Node, "modelCard", "modelParameters", "datasets") is JsonArray datasets)
             {
                 foreach (var dataset in datasets.OfType<JsonObject>())
                 {

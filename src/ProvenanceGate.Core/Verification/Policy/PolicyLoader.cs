@@ -96,7 +96,7 @@ public static class PolicyLoader
             IO.JsonInput.Check(System.Text.Encoding.UTF8.GetBytes(text), source, "policy", Diagnostics.Diagnostics.GatePolicyInvalid);
             try
             {
-                return JsonNode.Parse(text) as JsonObject
+                return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonObject
                     ?? throw Diagnostics.Diagnostics.GatePolicyInvalid.Exception($"policy '{source}' is not an object", source);
             }
             catch (JsonException ex)

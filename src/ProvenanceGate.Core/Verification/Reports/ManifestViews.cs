@@ -26,7 +26,7 @@ public static class ManifestViews
     {
         var document = new ManifestDocument().Heading(1, $"Model provenance summary: {Path.GetFileName(bom.Path)}");
         var models = bom.Models.ToList();
-        document.Paragraph($"{models.Count} model(s), {bom.Components.Count(c => c.IsDataset)} dataset(s), {DigestCheck.ListedFiles(bom).Count()} file(s) pinned by SHA-256. BOM produced {BomDocument.Text(bom.Root["metadata"]?["timestamp"]) ?? "at an unrecorded time"}.");
+        document.Paragraph($"{models.Count} model(s), {bom.Components.Count(c => c.IsDataset)} dataset(s), {DigestCheck.ListedFiles(bom).Count()} file(s) pinned by SHA-256. BOM produced {BomDocument.Text(BomDocument.Member(bom.Root, "metadata", "timestamp")) ?? "at an unrecorded time"}.");
         document.Table(["model", "version", "supplier", "licence", "derived from"], models.Select(m => (IReadOnlyList<string>)
         [
             m.Name, m.Version ?? "", Supplier(m.Node), Licences(m), string.Join(", ", Bases(m)),
@@ -98,7 +98,7 @@ public static class ManifestViews
         foreach (var model in bom.Models)
         {
             document.Heading(2, $"{model.Name} {model.Version}");
-            var parameters = model.Node["modelCard"]?["modelParameters"];
+            var parameters = BomDocument.Member(model.Node, "modelCard", "modelParameters") as JsonObject;
             var rows = new List<IReadOnlyList<string>>
             {
                 new[] { "task", BomDocument.Text(parameters?["task"]) ?? "" },
@@ -135,7 +135,7 @@ public static class ManifestViews
         {
             var label = model.Version is null ? model.Name : $"{model.Name}@{model.Version}";
             edges.AddRange(Bases(model).Select(b => new LineageEdge(b, label, model.Property("cdx:ai-ml:model:parameter:tune_method") ?? "derived")));
-            if (model.Node["modelCard"]?["modelParameters"]?["datasets"] is JsonArray datasets)
+            if (BomDocument.Member(model.Node, "modelCard", "modelParameters", "datasets") is JsonArray datasets)
                 edges.AddRange(datasets.OfType<JsonObject>().Select(d => new LineageEdge(
                     BomDocument.Text(d["ref"]) is { } r ? bom.FindByRef(r)?.Name ?? r : BomDocument.Text(d["name"]) ?? "dataset", label, "trained on")));
         }
@@ -174,8 +174,8 @@ public static class ManifestViews
         string.Join(" / ", LicenseCheck.Declared(null, component.Node, component.JsonPath, component.Id, report: false).Select(l => l.Text)) is { Length: > 0 } text ? text : "(none declared)";
 
     private static string Supplier(JsonObject node) =>
-        BomDocument.Text(node["supplier"]?["name"]) ?? BomDocument.Text(node["manufacturer"]?["name"]) ?? BomDocument.Text(node["publisher"]) ??
-        BomDocument.Text(node["author"]) ?? (node["authors"] is JsonArray authors ? string.Join(", ", authors.Select(a => BomDocument.Text(a?["name"])).OfType<string>()) : "");
+        BomDocument.Text(BomDocument.Member(node, "supplier", "name")) ?? BomDocument.Text(BomDocument.Member(node, "manufacturer", "name")) ?? BomDocument.Text(node["publisher"]) ??
+        BomDocument.Text(node["author"]) ?? (node["authors"] is JsonArray authors ? string.Join(", ", authors.Select(a => BomDocument.Text(BomDocument.Member(a, "name"))).OfType<string>()) : "");
 
     private static string Date(DateTimeOffset? date) => date is { } d ? d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : "";
 }
