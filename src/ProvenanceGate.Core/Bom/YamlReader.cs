@@ -24,9 +24,10 @@ internal sealed class YamlReader(string file, Diagnostics.DiagnosticDescriptor i
         {
             throw invalid.Exception($"{file}: not valid YAML/JSON: {ex.Message}", file, ex.Start.Line > 0 ? (int)ex.Start.Line : null, inner: ex);
         }
-        catch (InvalidOperationException ex)
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
         {
-            // YamlDotNet reports some structural errors (e.g. an unclosed flow sequence) this way.
+            // YamlDotNet reports some structural errors this way (an unclosed flow sequence; an event of an unsupported
+            // type, found by the fuzz suite).
             throw invalid.Exception($"{file}: not valid YAML/JSON: {ex.Message}", file, inner: ex);
         }
     }

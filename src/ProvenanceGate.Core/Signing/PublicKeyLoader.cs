@@ -30,6 +30,11 @@ public static class PublicKeyLoader
         {
             throw invalid.Exception($"'{keyReference}': not a valid ECDSA public key", file);
         }
+        catch (PlatformNotSupportedException)
+        {
+            // A curve OpenSSL does not know (the fuzzer found named curves outside P-256/384/521 land here).
+            throw invalid.Exception($"'{keyReference}': the key's curve is not supported (P-256, P-384, P-521)", file);
+        }
     }
 
     public static IReadOnlyList<TrustedKey> LoadAll(IEnumerable<string> keyReferences) => keyReferences.Select(Load).ToArray();

@@ -5,7 +5,8 @@ namespace ProvenanceGate.Tests.Fuzz;
 /// <summary>
 /// A finding that is filed and not fixed yet. A case it matches is counted as "known" instead of failing the run, and
 /// an input it names as process-killing (stack overflow, unbounded memory) or hanging is not run at all, because that
-/// would take the test host down with it. Every entry belongs to issue 14's table.
+/// would take the test host down with it. Issue 14's findings (the table and the two this fuzzer found) are fixed and
+/// their inputs replay as regressions, so the list is empty; a new finding goes here only while it is being fixed.
 /// </summary>
 public sealed record KnownFinding(string Id, string Description, Func<Exception, bool>? Matches = null, Func<string, byte[], bool>? Skips = null);
 
@@ -15,33 +16,7 @@ public static class KnownFindings
     /// THE ALLOW-LIST. Delete an entry when its fix is merged (issue 14, branch robust): the fuzzer then runs those
     /// inputs again and the saved regression inputs under regressions/ fail until the fix really holds.
     /// </summary>
-    public static IReadOnlyList<KnownFinding> All { get; } =
-    [
-        new("issue14-yaml-depth", "YamlDotNet recurses without a bound: a declaration, policy or card nested thousands deep overflows the stack",
-            Skips: (family, input) => family is "declaration" or "policy" or "model-card" && YamlNesting(input) > 500),
-        new("issue14-device-file", "config.json (or any model file) that is a symlink to /dev/zero is read without end",
-            Skips: (family, input) => family == "model-directory" && Encoding.UTF8.GetString(input).Contains("/dev/", StringComparison.Ordinal)),
-        new("issue14-bom-size", "verify is super-linear in the number of BOM components and property array elements",
-            Skips: (family, input) => family.StartsWith("bom-", StringComparison.Ordinal) && JsonValueCount(input) > 20_000),
-        // The table names four places; the fuzzer finds the same decoder exception in more (config.json, the shard
-        // index, the schema validator, the line map, BomDocument.Text, DsseEnvelope.FromJson, SignatureBundle.Read):
-        // the issue's "invalid UTF-8 anywhere is a PG error" covers them all.
-        new("issue14-decoder", "invalid UTF-8 / lone surrogates reach a decoder that throws InvalidOperationException or DecoderFallbackException",
-            Matches: ex => ex is InvalidOperationException or DecoderFallbackException
-                && (ex.InnerException is DecoderFallbackException || ex.Message.Contains(" UTF-", StringComparison.Ordinal)
-                    || Thrown(ex, "JsonLocationMap.Build", "SignatureBundle.ReadSigstoreBundle", "DsseEnvelope.Base64Field", "BomDiff.Json"))),
-        new("issue14-location-map-json", "malformed JSON reaching JsonLocationMap.Build throws JsonReaderException",
-            Matches: ex => ex.GetType().Name == "JsonReaderException" && Thrown(ex, "JsonLocationMap.Build")),
-        new("issue14-duplicate-base-model", "a declaration listing one base model twice throws ArgumentException (duplicate key)",
-            Matches: ex => ex is ArgumentException && Thrown(ex, "BaseModels")),
-        // Found by this fuzzer (local run, seed 20261203), not in the issue's table and not fixed yet: left for the lead.
-        new("issue14-fuzz-yaml-event", "YamlDotNet's ArgumentException 'The current event is of an unsupported type' escapes YamlReader.Load",
-            Matches: ex => ex is ArgumentException && Thrown(ex, "YamlReader.Load")),
-        new("issue14-fuzz-unsupported-curve", "a public key naming a curve the platform lacks throws PlatformNotSupportedException from TrustedKey.CreateEcdsa",
-            Matches: ex => ex is PlatformNotSupportedException && Thrown(ex, "TrustedKey.CreateEcdsa")),
-        new("issue14-digest-walk", "DigestCheck.Walk throws ArgumentException from Path.GetRelativePath on an unusual entry",
-            Matches: ex => ex is ArgumentException && Thrown(ex, "DigestCheck.Walk")),
-    ];
+    public static IReadOnlyList<KnownFinding> All { get; } = [];
 
     public static KnownFinding? Match(Exception exception) => All.FirstOrDefault(k => k.Matches?.Invoke(exception) == true);
 
