@@ -77,7 +77,7 @@ public interface IWeightFormat
 
 public static class WeightFormats
 {
-    public static IReadOnlyList<IWeightFormat> All { get; } = [new SafetensorsWeightFormat()];
+    public static IReadOnlyList<IWeightFormat> All { get; } = [new SafetensorsWeightFormat(), new Gguf.GgufWeightFormat()];
 
     /// <summary>The weights of a model directory or a single model file, or null when no known format is present.</summary>
     public static WeightSet? Open(string path)
