@@ -177,7 +177,7 @@ public static class FingerprintLoader
 
     public static ModelFingerprint Load(string pathToDirOrFingerprintFile, FingerprintCache? cache)
     {
-        if (Directory.Exists(pathToDirOrFingerprintFile))
+        if (Directory.Exists(pathToDirOrFingerprintFile) || Formats.Weights.WeightFormats.IsModelFile(pathToDirOrFingerprintFile))
             return cache is null ? Fingerprinter.FromModelDirectory(pathToDirOrFingerprintFile) : cache.GetOrCompute(pathToDirOrFingerprintFile);
         if (File.Exists(pathToDirOrFingerprintFile))
             return FingerprintFile.Read(pathToDirOrFingerprintFile);
@@ -240,7 +240,8 @@ public sealed class FingerprintCache(string directory)
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(Encoding.UTF8.GetBytes($"schema={ModelFingerprint.CurrentSchemaVersion}\n"));
         var prefix = new byte[8];
-        foreach (var file in System.IO.Directory.EnumerateFiles(modelDirectory).Order(StringComparer.Ordinal))
+        IEnumerable<string> files = File.Exists(modelDirectory) ? [modelDirectory] : System.IO.Directory.EnumerateFiles(modelDirectory).Order(StringComparer.Ordinal);
+        foreach (var file in files)
         {
             var info = new FileInfo(file);
             hash.AppendData(Encoding.UTF8.GetBytes($"{info.Name}\t{info.Length}\t{info.LastWriteTimeUtc.Ticks}\n"));

@@ -9,14 +9,14 @@ internal static class FingerprintCommand
 {
     public static Command Create()
     {
-        var model = new Argument<string>("model-dir") { Description = "Model directory (config.json, tokenizer, safetensors weights)" };
+        var model = new Argument<string>("model-dir") { Description = "Model directory (config.json, tokenizer, safetensors weights) or a single model file (.gguf, .safetensors)" };
         var output = new Option<string>("--output", "-o") { Description = "Fingerprint file to write (default: <dir-name>.fingerprint.json in the current directory)" };
         var noCache = new Option<bool>("--no-cache") { Description = "Do not read or write the fingerprint cache" };
         var command = new Command("fingerprint", "Compute a model's weight fingerprint (streamed, bounded memory) and write it as <name>.fingerprint.json.") { model, output, noCache };
         command.SetHandler(context =>
         {
             var directory = context.Get(model)!;
-            if (!Directory.Exists(directory))
+            if (!Directory.Exists(directory) && !Formats.Weights.WeightFormats.IsModelFile(directory))
                 throw Diagnostics.Diagnostics.DirectoryNotFound.Exception($"model directory '{directory}' does not exist", directory);
             var fingerprint = context.Get(noCache) ? Fingerprinter.FromModelDirectory(directory) : FingerprintCache.Default.GetOrCompute(directory);
             var path = context.Get(output) ?? fingerprint.Name + FingerprintFile.Extension;

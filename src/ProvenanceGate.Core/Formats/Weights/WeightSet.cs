@@ -79,6 +79,10 @@ public static class WeightFormats
 {
     public static IReadOnlyList<IWeightFormat> All { get; } = [new SafetensorsWeightFormat(), new Gguf.GgufWeightFormat()];
 
+    /// <summary>True when <paramref name="path"/> is a single model file of a known format (not a fingerprint or other JSON file).</summary>
+    public static bool IsModelFile(string path) =>
+        File.Exists(path) && !path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && All.Any(format => format.Detect(path));
+
     /// <summary>The weights of a model directory or a single model file, or null when no known format is present.</summary>
     public static WeightSet? Open(string path)
     {
