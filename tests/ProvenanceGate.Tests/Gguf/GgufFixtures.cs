@@ -67,7 +67,8 @@ public static class GgufFixtures
             new("llama.rope.freq_base", GgufWriter.Value((float)c.GetProperty("rope_theta").GetDouble())),
             new("llama.vocab_size", GgufWriter.Value((uint)Int("vocab_size"))),
         ]);
-        metadata.AddRange(SentencePieceMetadata(Path.Combine(modelDirectory, "tokenizer.model")));
+        var sentencePiece = Path.Combine(modelDirectory, "tokenizer.model");
+        metadata.AddRange(File.Exists(sentencePiece) ? SentencePieceMetadata(sentencePiece) : BpeMetadata(Path.Combine(modelDirectory, "tokenizer.json")));
 
         var weights = WeightFormats.Open(modelDirectory)!;
         var tensors = new List<GgufTensorSource>();
@@ -217,6 +218,34 @@ public static class GgufFixtures
             new("tokenizer.ggml.unknown_token_id", GgufWriter.Value((uint)pieces.IndexOf("<unk>"))),
             new("tokenizer.ggml.add_bos_token", GgufWriter.Value(true)),
             new("tokenizer.ggml.add_eos_token", GgufWriter.Value(false)),
+        ];
+    }
+
+    /// <summary>tokenizer.ggml.* from a BPE tokenizer.json, as the converter's _set_vocab_gpt2 writes them (tokens, types, merges).</summary>
+    public static List<KeyValuePair<string, GgufValue>> BpeMetadata(string tokenizerJson)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(tokenizerJson));
+        var model = document.RootElement.GetProperty("model");
+        var byId = new SortedDictionary<int, string>();
+        foreach (var entry in model.GetProperty("vocab").EnumerateObject())
+            byId[entry.Value.GetInt32()] = entry.Name;
+        var special = new HashSet<int>();
+        if (document.RootElement.TryGetProperty("added_tokens", out var added))
+        {
+            foreach (var token in added.EnumerateArray())
+            {
+                byId[token.GetProperty("id").GetInt32()] = token.GetProperty("content").GetString()!;
+                special.Add(token.GetProperty("id").GetInt32());
+            }
+        }
+
+        var tokens = byId.Values.ToList();
+        return
+        [
+            new("tokenizer.ggml.model", GgufWriter.Value("gpt2")),
+            new("tokenizer.ggml.tokens", GgufWriter.Array(tokens)),
+            new("tokenizer.ggml.token_type", GgufWriter.Array(byId.Keys.Select(id => special.Contains(id) ? 3 : 1).ToList())),
+            new("tokenizer.ggml.merges", GgufWriter.Array(model.GetProperty("merges").EnumerateArray().Select(m => m.GetString()!).ToList())),
         ];
     }
 
