@@ -28,6 +28,13 @@ public static class GgufFixtures
             return path;
         })).Value;
 
+    /// <summary>Removes this run's fixture files (called once, after every test of the namespace).</summary>
+    public static void Clean()
+    {
+        if (Directory.Exists(Root))
+            Directory.Delete(Root, recursive: true);
+    }
+
     public static void Convert(string modelDirectory, string outputPath, GgmlType type, string name, string? baseModel, string license = "apache-2.0")
     {
         using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(modelDirectory, "config.json")));
@@ -281,4 +288,11 @@ public static class GgufFixtures
             default: throw new InvalidDataException($"wire type {wire}");
         }
     }
+}
+
+[SetUpFixture]
+public sealed class GgufFixturesCleanup
+{
+    [OneTimeTearDown]
+    public void Clean() => GgufFixtures.Clean();
 }

@@ -10,7 +10,7 @@ public sealed record GgufTensorSource(string Name, IReadOnlyList<long> Shape, Gg
 }
 
 /// <summary>
-/// Writes GGUF v3 files (little-endian, alignment 32) the way gguf-py's GGUFWriter lays them out: header, metadata,
+/// Writes GGUF v3 files (little-endian, alignment 32 unless the metadata sets <c>general.alignment</c>) the way gguf-py's GGUFWriter lays them out: header, metadata,
 /// tensor infos with dimensions in ggml order, padding, then each tensor's data aligned. Used to make test fixtures
 /// and benchmark models; tensor data is streamed, so files larger than memory can be written.
 /// </summary>
@@ -18,6 +18,7 @@ public static class GgufWriter
 {
     public static void Write(string path, IReadOnlyList<KeyValuePair<string, GgufValue>> metadata, IReadOnlyList<GgufTensorSource> tensors)
     {
+        var alignment = (int)(metadata.FirstOrDefault(m => m.Key == "general.alignment").Value?.AsInteger ?? GgufFile.DefaultAlignment);
         using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
         using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         writer.Write(GgufFile.Magic);
@@ -40,18 +41,18 @@ public static class GgufWriter
                 writer.Write((ulong)dimension);
             writer.Write((uint)tensor.Type);
             writer.Write((ulong)offset);
-            offset = Align(offset + tensor.ByteLength);
+            offset = Align(offset + tensor.ByteLength, alignment);
         }
 
         writer.Flush();
-        Pad(stream);
+        Pad(stream, alignment);
         foreach (var tensor in tensors)
         {
             var start = stream.Position;
             tensor.WriteData(stream);
             if (stream.Position - start != tensor.ByteLength)
                 throw new InvalidOperationException($"tensor '{tensor.Name}' wrote {stream.Position - start} bytes, expected {tensor.ByteLength}");
-            Pad(stream);
+            Pad(stream, alignment);
         }
     }
 
@@ -69,11 +70,11 @@ public static class GgufWriter
 
     public static GgufValue Array(IReadOnlyList<int> items) => new(GgufValueType.Array, new GgufArray(GgufValueType.Int32, items.ToArray()));
 
-    private static long Align(long offset) => (offset + GgufFile.DefaultAlignment - 1) / GgufFile.DefaultAlignment * GgufFile.DefaultAlignment;
+    private static long Align(long offset, int alignment) => (offset + alignment - 1) / alignment * alignment;
 
-    private static void Pad(Stream stream)
+    private static void Pad(Stream stream, int alignment)
     {
-        var padding = Align(stream.Position) - stream.Position;
+        var padding = Align(stream.Position, alignment) - stream.Position;
         for (var i = 0; i < padding; i++)
             stream.WriteByte(0);
     }
