@@ -239,6 +239,14 @@ internal sealed class FingerprintMemoryScenario : IBenchScenario
         }
 
         var model = BenchModel.Get(quick);
+        var (before, peak, hwm) = MeasureInChild(model);
+        var size = BenchModel.WeightBytes(model);
+        report.Add(Name, $"child process peak RssAnon fingerprinting a {size / 1e9:0.00} GB model (runtime baseline {before / 1e6:0} MB; VmHWM {hwm / 1e6:0} MB)", peak / 1e6, "MB", "< 512 MB", peak < 512e6);
+    }
+
+    /// <summary>Fingerprints <paramref name="model"/> (a directory or a single model file) in a fresh child process: (baseline, peak RssAnon, VmHWM) in bytes.</summary>
+    internal static (long Before, long Peak, long Hwm) MeasureInChild(string model)
+    {
         var resultFile = Path.GetTempFileName();
         try
         {
@@ -246,7 +254,7 @@ internal sealed class FingerprintMemoryScenario : IBenchScenario
             var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true };
             if (Path.GetFileNameWithoutExtension(host) == "dotnet")
                 start.ArgumentList.Add(typeof(FingerprintMemoryScenario).Assembly.Location);
-            start.ArgumentList.Add(Name);
+            start.ArgumentList.Add("fingerprint-memory");
             start.Environment[ChildModelVariable] = model;
             start.Environment[ChildResultVariable] = resultFile;
             using var child = Process.Start(start)!;
@@ -254,9 +262,7 @@ internal sealed class FingerprintMemoryScenario : IBenchScenario
             child.StandardError.ReadToEnd();
             child.WaitForExit();
             var parts = File.ReadAllText(resultFile).Split(' ');
-            var (before, peak, hwm) = (long.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture));
-            var size = BenchModel.WeightBytes(model);
-            report.Add(Name, $"child process peak RssAnon fingerprinting a {size / 1e9:0.00} GB model (runtime baseline {before / 1e6:0} MB; VmHWM {hwm / 1e6:0} MB)", peak / 1e6, "MB", "< 512 MB", peak < 512e6);
+            return (long.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture));
         }
         finally
         {

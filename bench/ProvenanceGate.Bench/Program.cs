@@ -14,6 +14,7 @@ IBenchScenario[] scenarios =
     new FingerprintCompareScenario(),
     new FingerprintScanScenario(),
     new FingerprintMemoryScenario(),
+    new GgufScenario(),
 
     // verify gate
     new VerifyGateScenario(),
