@@ -117,7 +117,9 @@ public static class Fingerprinter
             {
                 files.Add(file.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
                     ? new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, HeaderSha256(file), "weights-header")
-                    : new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, Sha256File(file), "weights"));
+                    : weights.HeaderLengths.TryGetValue(file, out var headerLength)
+                        ? new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, Sha256Prefix(file, headerLength), "weights-header")
+                        : new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, Sha256File(file), "weights"));
             }
         }
 
@@ -218,6 +220,14 @@ public static class Fingerprinter
     {
         using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    private static string Sha256Prefix(string path, long length)
+    {
+        using var stream = File.OpenRead(path);
+        var bytes = new byte[length];
+        stream.ReadExactly(bytes);
+        return Convert.ToHexStringLower(SHA256.HashData(bytes));
     }
 
     private static string HeaderSha256(string path)

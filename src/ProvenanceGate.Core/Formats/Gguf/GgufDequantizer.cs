@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Microsoft.Win32.SafeHandles;
 using ProvenanceGate.Fingerprinting;
 using ProvenanceGate.Formats.Weights;
@@ -120,6 +122,9 @@ public static class GgufDequantizer
             case GgmlType.BF16:
                 (kernels ?? NumericKernels.Default).ConvertBF16(source[..(destination.Length * 2)], destination);
                 break;
+            case GgmlType.Q8_0 when Vector256.IsHardwareAccelerated:
+                Q8_0Vectorised(source, destination, blocks);
+                break;
             default:
                 for (var b = 0; b < blocks; b++)
                     DequantizeBlock(type, source.Slice(b * layout.BlockBytes, layout.BlockBytes), destination.Slice(b * layout.BlockSize, layout.BlockSize));
@@ -210,6 +215,26 @@ public static class GgufDequantizer
         var qs = MemoryMarshal.Cast<byte, sbyte>(x.Slice(2, 32));
         for (var j = 0; j < 32; j++)
             y[j] = qs[j] * d;
+    }
+
+    /// <summary>Q8_0 eight lanes at a time: the same products (int8 times the block's scale, one rounding each) as <see cref="Q8_0"/>.</summary>
+    private static void Q8_0Vectorised(ReadOnlySpan<byte> source, Span<float> destination, int blocks)
+    {
+        ref var output = ref MemoryMarshal.GetReference(destination);
+        for (var b = 0; b < blocks; b++)
+        {
+            var block = source.Slice(b * 34, 34);
+            var d = Vector256.Create(Half(block, 0));
+            var quants = Vector256.Create(MemoryMarshal.Cast<byte, sbyte>(block.Slice(2, 32)));
+            var (low, high) = Vector256.Widen(quants);
+            var (a, bb) = Vector256.Widen(low);
+            var (c, e) = Vector256.Widen(high);
+            ref var target = ref Unsafe.Add(ref output, b * 32);
+            (Vector256.ConvertToSingle(a) * d).StoreUnsafe(ref target);
+            (Vector256.ConvertToSingle(bb) * d).StoreUnsafe(ref target, 8);
+            (Vector256.ConvertToSingle(c) * d).StoreUnsafe(ref target, 16);
+            (Vector256.ConvertToSingle(e) * d).StoreUnsafe(ref target, 24);
+        }
     }
 
     // block_q2_K { uint8 scales[16]; uint8 qs[64]; half d; half dmin; }

@@ -94,6 +94,7 @@ internal sealed partial class GgufWeightFormat : IWeightFormat
         {
             Config = ReadConfig(gguf, architecture),
             Tokenizer = ReadTokenizer(gguf),
+            HeaderLengths = new Dictionary<string, long> { [file] = gguf.DataOffset },
         };
     }
 

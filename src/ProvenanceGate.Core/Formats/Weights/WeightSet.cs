@@ -58,6 +58,12 @@ public sealed record WeightSet(string Format, IReadOnlyList<WeightTensor> Tensor
 
     /// <summary>A tokenizer the weight file itself carries (GGUF <c>tokenizer.ggml.*</c>), used when there are no tokenizer files.</summary>
     public TokenizerData? Tokenizer { get; init; }
+
+    /// <summary>
+    /// Per weight file, the length of its leading header (names, shapes, types, offsets): a fingerprint records the
+    /// header's digest instead of hashing every weight byte a second time. Files not listed are hashed whole.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> HeaderLengths { get; init; } = new Dictionary<string, long>();
 }
 
 /// <summary>
