@@ -220,12 +220,14 @@ public static class GgufDequantizer
     /// <summary>Q8_0 eight lanes at a time: the same products (int8 times the block's scale, one rounding each) as <see cref="Q8_0"/>.</summary>
     private static void Q8_0Vectorised(ReadOnlySpan<byte> source, Span<float> destination, int blocks)
     {
+        // Dequantize checked that source holds every block: the loads below run unchecked.
         ref var output = ref MemoryMarshal.GetReference(destination);
+        ref var input = ref MemoryMarshal.GetReference(source);
         for (var b = 0; b < blocks; b++)
         {
-            var block = source.Slice(b * 34, 34);
-            var d = Vector256.Create(Half(block, 0));
-            var quants = Vector256.Create(MemoryMarshal.Cast<byte, sbyte>(block.Slice(2, 32)));
+            ref var block = ref Unsafe.Add(ref input, b * 34);
+            var d = Vector256.Create((float)Unsafe.ReadUnaligned<Half>(ref block));
+            var quants = Vector256.LoadUnsafe(ref Unsafe.As<byte, sbyte>(ref Unsafe.Add(ref block, 2)));
             var (low, high) = Vector256.Widen(quants);
             var (a, bb) = Vector256.Widen(low);
             var (c, e) = Vector256.Widen(high);
