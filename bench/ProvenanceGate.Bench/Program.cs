@@ -18,6 +18,7 @@ IBenchScenario[] scenarios =
     new PyTorchCheckpointScenario(),
     new OnnxThroughputScenario(),
     new FingerprintMemoryScenario("onnx-memory", OnnxBenchModel.Get),
+    new GgufScenario(),
 
     // verify gate
     new VerifyGateScenario(),

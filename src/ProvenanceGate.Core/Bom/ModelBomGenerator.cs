@@ -146,6 +146,7 @@ public static partial class ModelBomGenerator
         private readonly YamlMappingNode? _card = directory.FrontMatter;
         private readonly DeclaredModel _declared = declaration?.Model ?? new DeclaredModel();
         private readonly OnnxBomFacts _onnx = new(directory);
+        private readonly GgufFacts? _gguf = GgufFacts.Read(directory.Files.Where(f => f.Role == ModelFileRole.Weights)).FirstOrDefault();
 
         public ModelBomPart Build()
         {
@@ -246,6 +247,7 @@ public static partial class ModelBomGenerator
             var (license, source) = First(
                 (options.License, OptionsSource),
                 (cardLicense.Count == 0 ? null : string.Join(" OR ", cardLicense), FrontMatterSource),
+                (_gguf?.License, _gguf?.MetadataSource ?? ""),
                 (_declared.License, DeclarationSource));
             if (license is null)
                 return;
@@ -284,6 +286,7 @@ public static partial class ModelBomGenerator
                 ids.AddRange(CardStrings("base_model").Select(b => (b, FrontMatterSource)));
                 if (directory.AdapterConfig?["base_model_name_or_path"] is JsonValue adapterBase && adapterBase.TryGetValue<string>(out var adapterBaseId))
                     ids.Add((adapterBaseId, "adapter_config.json"));
+                ids.AddRange((_gguf?.BaseModels() ?? []).Select(b => (b, _gguf!.MetadataSource)));
                 foreach (var declared in declaration?.BaseModels ?? [])
                     ids.Add((declared.Id, DeclarationSource));
             }
@@ -626,6 +629,12 @@ public static partial class ModelBomGenerator
                 Prop("provenancegate:weights:dtypes", string.Join(",", dtypes));
                 Source("parameter-count", "safetensors header");
             }
+            else if (_gguf is not null)
+            {
+                foreach (var (name, value) in _gguf.WeightProperties())
+                    Prop(name, value);
+                Source("parameter-count", _gguf.TensorSource);
+            }
             else if (_pytorch.ModelFacts(weightFiles) is var (parameters, dtypes))
             {
                 Prop("cdx:ai-ml:model:parameter:count", HumanCount(parameters));
@@ -678,6 +687,15 @@ public static partial class ModelBomGenerator
 
         private void AddConfigFacts()
         {
+            if (_gguf is not null)
+            {
+                // A config.json beside the GGUF file wins for the shared hyperparameter names; the GGUF keys are always listed.
+                foreach (var (name, value) in _gguf.MetadataProperties().Where(p => directory.Config is null || !p.Name.StartsWith("cdx:", StringComparison.Ordinal)))
+                    Prop(name, value);
+                if (directory.Config is null && _gguf.HasHyperparameters)
+                    Source("hyperparameters", _gguf.MetadataSource);
+            }
+
             if (directory.Config is not { } config)
             {
                 _onnx.AddGenAiFacts(Prop, Source);
@@ -711,6 +729,14 @@ public static partial class ModelBomGenerator
 
         private void AddTokenizerFacts()
         {
+            if (_gguf is { HasTokenizer: true } && directory.TokenizerConfig is null && directory.TokenizerVocabSize is null)
+            {
+                foreach (var (name, value) in _gguf.TokenizerProperties())
+                    Prop(name, value);
+                Source("tokenizer", _gguf.MetadataSource);
+                return;
+            }
+
             var tokenizerClass = directory.TokenizerConfig is { } tc ? ConfigScalar(tc, "tokenizer_class") : null;
             if (tokenizerClass is not null)
             {

@@ -80,6 +80,8 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor AdapterMalformed = new("PG3044", "Malformed PEFT adapter", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor AdapterBaseMismatch = new("PG3045", "Adapter does not fit its base model", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor AdapterNeedsBase = new("PG3046", "PEFT adapter needs its base model", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor GgufMalformed = new("PG3030", "Malformed GGUF file", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor GgufAmbiguous = new("PG3031", "Several GGUF files in one model directory", ExitCodes.InputError);
 
     // ---- PG4xxx: the verify gate ----------------------------------------------------------------
     public static readonly DiagnosticDescriptor GateBomUnreadable = new("PG4001", "BOM is not readable JSON", ExitCodes.InputError);

@@ -121,7 +121,9 @@ public static partial class Fingerprinter
                     ? new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, HeaderSha256(file), "weights-header")
                     : weights.HeaderDigests?.GetValueOrDefault(file) is { } digest
                         ? new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, digest, "weights-header")
-                        : new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, OutsideTensorsSha256(file, weights.Tensors), "weights-header"));
+                        : weights.HeaderLengths.TryGetValue(file, out var headerLength)
+                            ? new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, Sha256Prefix(file, headerLength), "weights-header")
+                            : new SourceFile(Path.GetFileName(file), new FileInfo(file).Length, OutsideTensorsSha256(file, weights.Tensors), "weights-header"));
             }
         }
 
@@ -226,6 +228,14 @@ public static partial class Fingerprinter
         IO.InputFile.EnsureRegularFile(path, "model file");
         using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    private static string Sha256Prefix(string path, long length)
+    {
+        using var stream = File.OpenRead(path);
+        var bytes = new byte[length];
+        stream.ReadExactly(bytes);
+        return Convert.ToHexStringLower(SHA256.HashData(bytes));
     }
 
     private static string HeaderSha256(string path)

@@ -14,8 +14,8 @@ internal static class CompareCommand
 {
     public static Command Create()
     {
-        var first = new Argument<string>("a") { Description = "Model directory, model file (.onnx) or .fingerprint.json" };
-        var second = new Argument<string>("b") { Description = "Model directory, model file (.onnx) or .fingerprint.json" };
+        var first = new Argument<string>("a") { Description = "Model directory, model file (.safetensors, .gguf, .onnx, .bin, ...) or .fingerprint.json" };
+        var second = new Argument<string>("b") { Description = "Model directory, model file (.safetensors, .gguf, .onnx, .bin, ...) or .fingerprint.json" };
         var format = new Option<string>("--format") { Description = "text or json", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("text", "json");
         var noCache = new Option<bool>("--no-cache") { Description = "Do not read or write the fingerprint cache" };

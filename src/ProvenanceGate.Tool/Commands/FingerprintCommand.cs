@@ -9,7 +9,7 @@ internal static class FingerprintCommand
 {
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "Model directory (config.json, tokenizer, weights) or a single model file (.safetensors, .onnx, .bin, .pt, .pth, ...)" };
+        var model = new Argument<string>("model") { Description = "Model directory (config.json, tokenizer, weights) or a single model file (.safetensors, .gguf, .onnx, .bin, .pt, .pth, ...)" };
         var baseModel = new Option<string>("--base") { Description = "For a PEFT adapter directory: the base model (directory or file) it is merged with before fingerprinting" };
         var output = new Option<string>("--output", "-o") { Description = "Fingerprint file to write (default: <dir-name>.fingerprint.json in the current directory)" };
         var noCache = new Option<bool>("--no-cache") { Description = "Do not read or write the fingerprint cache" };

@@ -10,7 +10,7 @@ internal static class ScanCommand
 {
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "Model directory, model file (.onnx) or .fingerprint.json" };
+        var model = new Argument<string>("model") { Description = "Model directory, model file (.safetensors, .gguf, .onnx, .bin, ...) or .fingerprint.json" };
         var db = new Option<string>("--db") { Description = "Directory of *.fingerprint.json files to match at weight level" };
         var top = new Option<int>("--top") { Description = "Number of matches to show", DefaultValueFactory = _ => 5 };
         var format = new Option<string>("--format") { Description = "text or json", DefaultValueFactory = _ => "text" };

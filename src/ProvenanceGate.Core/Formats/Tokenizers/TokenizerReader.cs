@@ -230,6 +230,17 @@ public static class TokenizerReader
         return Build(kind, path, tokens, [], special, byteLevel: false);
     }
 
+    /// <summary>A vocabulary given as tokens by id (a GGUF file's <c>tokenizer.ggml.tokens</c>), normalised like the files above.</summary>
+    public static TokenizerData FromVocabulary(string kind, string path, IReadOnlyList<string> tokens, IReadOnlyList<string> merges, HashSet<string> special, bool byteLevel)
+    {
+        if (tokens.Count > MaxTokens)
+            throw Malformed(path, $"{tokens.Count} tokens, above the {MaxTokens} limit");
+        var byId = new Dictionary<int, string>(tokens.Count);
+        for (var id = 0; id < tokens.Count; id++)
+            byId[id] = tokens[id];
+        return Build(kind, path, byId, [.. merges], special, byteLevel);
+    }
+
     private static TokenizerData Build(string kind, string path, Dictionary<int, string> tokens, List<string> merges, HashSet<string> special, bool byteLevel)
     {
         var size = tokens.Count == 0 ? 0 : tokens.Keys.Max() + 1;

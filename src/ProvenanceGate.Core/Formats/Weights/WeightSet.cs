@@ -73,6 +73,12 @@ public sealed record WeightSet(string Format, IReadOnlyList<WeightTensor> Tensor
     /// their data), which a fingerprint records instead of hashing the whole file. Files without one are hashed whole.
     /// </summary>
     public IReadOnlyDictionary<string, string>? HeaderDigests { get; init; }
+
+    /// <summary>
+    /// Per weight file, the length of its leading header (names, shapes, types, offsets): a fingerprint records the
+    /// header's digest instead of hashing every weight byte a second time. Files not listed are hashed whole.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> HeaderLengths { get; init; } = new Dictionary<string, long>();
 }
 
 /// <summary>
@@ -92,7 +98,7 @@ public interface IWeightFormat
 
 public static class WeightFormats
 {
-    public static IReadOnlyList<IWeightFormat> All { get; } = [new SafetensorsWeightFormat(), new Onnx.OnnxWeightFormat(), new PyTorch.PyTorchWeightFormat()];
+    public static IReadOnlyList<IWeightFormat> All { get; } = [new SafetensorsWeightFormat(), new Gguf.GgufWeightFormat(), new Onnx.OnnxWeightFormat(), new PyTorch.PyTorchWeightFormat()];
 
     /// <summary>A single file that a known format reads as a model (never a <c>.json</c> file: those are fingerprints and metadata).</summary>
     public static bool IsModelFile(string path) =>
