@@ -64,6 +64,7 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor ModelsDiffer = new("PG3008", "Models differ: weights are independent", ExitCodes.GateFailed);
     public static readonly DiagnosticDescriptor LineageNotEstablished = new("PG3009", "Lineage not established: insufficient weight evidence", ExitCodes.GateFailed);
     public static readonly DiagnosticDescriptor CatalogueMalformed = new("PG3010", "Malformed reference catalogue", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor FingerprintSchemaOutdated = new("PG3016", "Fingerprint file from an older schema: regenerate it", ExitCodes.InputError);
 
     // ---- PG4xxx: the verify gate ----------------------------------------------------------------
     public static readonly DiagnosticDescriptor GateBomUnreadable = new("PG4001", "BOM is not readable JSON", ExitCodes.InputError);
