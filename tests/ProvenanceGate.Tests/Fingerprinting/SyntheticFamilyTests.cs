@@ -86,6 +86,7 @@ public sealed class SyntheticFamilyTests
     public void Derivative_of_base_gets_the_right_verdict_with_margin(string name, LineageVerdict expected)
     {
         var result = LineageComparer.Compare(Fingerprints["base"], Fingerprints[name]);
+        TestContext.Out.WriteLine($"{name}: {result.VerdictName} {result.Score:0.000} ({result.Reason})");
         Assert.That(result.Verdict, Is.EqualTo(expected), result.Reason);
         if (expected == LineageVerdict.Derived)
             Assert.That(result.Score, Is.GreaterThanOrEqualTo(LineageComparer.DerivedThreshold + Margin), result.Reason);
