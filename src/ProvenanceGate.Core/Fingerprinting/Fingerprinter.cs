@@ -309,7 +309,7 @@ public static class Fingerprinter
             var rowLength = (int)TensorReader.EffectiveRowLength(tensor);
             var wholeRows = rowLength == tensor.RowLength;
             FrameGramAccumulator? gram = null;
-            if (wholeRows && is2D && role.LayerKey is { } layerKey && role.Role is TensorRole.Key or TensorRole.Value or TensorRole.QueryKeyValue
+            if (wholeRows && is2D && role.LayerKey is { } layerKey && role.Role is (TensorRole.Key or TensorRole.Value or TensorRole.QueryKeyValue)
                 && frame.Value is { } basis)
                 gram = FrameGramAccumulator.Create(tensor, role, width, basis.ScaledAnchors(layerKey), basis.Count, kernels);
             var anchorRows = wholeRows && anchors is not null && is2D && tensor.Shape[1] == width ? new AnchorCollector(anchors, width) : null;
@@ -499,7 +499,6 @@ public static class Fingerprinter
         private readonly float[] _headRows;
         private readonly float[]? _finalGain;
         private readonly Dictionary<string, float[]> _scaled;
-        private readonly float[] _unscaled;
         private readonly ulong[] _hashes;
         private readonly int _width;
         private readonly INumericKernels _kernels;
@@ -512,14 +511,13 @@ public static class Fingerprinter
             _finalGain = finalGain;
             _width = width;
             _kernels = kernels;
-            _unscaled = rows;
             _scaled = layerGains.ToDictionary(g => g.Key, g => Scale(rows, g.Value, width), StringComparer.Ordinal);
         }
 
         public int Count => _hashes.Length;
 
         /// <summary>A·diag(g) for the layer's pre-attention gain g: key and value matrices read the residual through it.</summary>
-        public float[] ScaledAnchors(string layerKey) => _scaled.TryGetValue(layerKey, out var scaled) ? scaled : _unscaled;
+        public float[] ScaledAnchors(string layerKey) => _scaled.TryGetValue(layerKey, out var scaled) ? scaled : _rows;
 
         public static FrameBasis? Read(WeightTensor? embedding, WeightTensor? lmHead, List<WeightTensor> tensors, Dictionary<string, TensorRoleInfo> roles,
             List<(int Id, ulong Hash)> anchors, int width, INumericKernels kernels)

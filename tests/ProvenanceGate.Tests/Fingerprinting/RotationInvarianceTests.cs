@@ -149,6 +149,17 @@ public sealed class RotationInvarianceTests
     }
 
     [Test]
+    public void A_fingerprint_stripped_of_its_anchor_frame_proves_nothing()
+    {
+        // A publisher who edits the frame out of a committed fingerprint (so that nothing decisive can disagree)
+        // gets insufficient-evidence, which fails closed, not a verdict from the reported-only signals.
+        var stripped = Fingerprint("dev-twin") with { Weights = Fingerprint("dev-twin").Weights! with { Frame = null } };
+        var result = LineageComparer.Compare(Fingerprint("dev-base"), stripped);
+        Assert.That(result.Verdict, Is.EqualTo(LineageVerdict.InsufficientEvidence), result.Reason);
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+    }
+
+    [Test]
     public void Dev_base_fingerprint_has_its_fixed_answer()
     {
         // Pinned from the committed dev-base weights. A change of the content hash, of the anchor choice or of
