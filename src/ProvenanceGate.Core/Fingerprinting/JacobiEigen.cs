@@ -22,25 +22,15 @@ public static class JacobiEigen
         for (var i = 0; i < n; i++)
             v[(i * n) + i] = 1;
 
-        double total = 0;
-        foreach (var x in a)
-            total += x * x;
-        for (var sweep = 0; sweep < MaxSweeps; sweep++)
+        // Converged when a whole sweep finds every off-diagonal entry negligible against its diagonal pair.
+        var rotated = true;
+        for (var sweep = 0; sweep < MaxSweeps && rotated; sweep++)
         {
-            double off = 0;
+            rotated = false;
             for (var p = 0; p < n; p++)
             {
                 for (var q = p + 1; q < n; q++)
-                    off += a[(p * n) + q] * a[(p * n) + q];
-            }
-
-            // Converged when the off-diagonal mass is below rounding of the whole matrix.
-            if (off <= 1e-30 * total || off == 0)
-                break;
-            for (var p = 0; p < n; p++)
-            {
-                for (var q = p + 1; q < n; q++)
-                    Rotate(a, v, n, p, q);
+                    rotated |= Rotate(a, v, n, p, q);
             }
         }
 
@@ -54,12 +44,17 @@ public static class JacobiEigen
         }
     }
 
-    /// <summary>One Jacobi rotation A ← JᵀAJ that zeroes A[p,q]; V ← VJ accumulates the eigenvectors.</summary>
-    private static void Rotate(double[] a, double[] v, int n, int p, int q)
+    /// <summary>One Jacobi rotation A ← JᵀAJ that zeroes A[p,q]; V ← VJ accumulates the eigenvectors. False when A[p,q] is already negligible.</summary>
+    private static bool Rotate(double[] a, double[] v, int n, int p, int q)
     {
         var apq = a[(p * n) + q];
-        if (apq == 0)
-            return;
+        // Below rounding of the diagonal pair it would change nothing but the rounding itself.
+        if (Math.Abs(apq) <= 1e-15 * (Math.Abs(a[(p * n) + p]) + Math.Abs(a[(q * n) + q])) || apq == 0)
+        {
+            a[(p * n) + q] = a[(q * n) + p] = 0;
+            return false;
+        }
+
         var theta = (a[(q * n) + q] - a[(p * n) + p]) / (2 * apq);
         // The smaller root of t² + 2θt − 1 = 0: rotation angle at most π/4, for stability.
         var t = theta >= 0 ? 1 / (theta + Math.Sqrt((theta * theta) + 1)) : -1 / (-theta + Math.Sqrt((theta * theta) + 1));
@@ -88,6 +83,8 @@ public static class JacobiEigen
             v[(k * n) + p] = (c * vkp) - (s * vkq);
             v[(k * n) + q] = (s * vkp) + (c * vkq);
         }
+
+        return true;
     }
 
     /// <summary>
