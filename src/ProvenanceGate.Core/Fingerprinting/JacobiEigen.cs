@@ -13,6 +13,7 @@ public static class JacobiEigen
     /// <paramref name="matrix"/> (n×n, row-major, symmetric) = V diag(values) Vᵀ, eigenvalues in descending order;
     /// <paramref name="vectors"/> holds V row-major (eigenvector j is column j).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Decompose(ReadOnlySpan<double> matrix, int n, Span<double> values, Span<double> vectors)
     {
         if (matrix.Length != n * n || values.Length != n || vectors.Length != n * n)
@@ -45,6 +46,7 @@ public static class JacobiEigen
     }
 
     /// <summary>One Jacobi rotation A ← JᵀAJ that zeroes A[p,q]; V ← VJ accumulates the eigenvectors. False when A[p,q] is already negligible.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static bool Rotate(double[] a, double[] v, int n, int p, int q)
     {
         var apq = a[(p * n) + q];
@@ -91,6 +93,7 @@ public static class JacobiEigen
     /// (G + ridge·mean(diag G)·I)^(-1/2) for a symmetric positive semi-definite G (n×n, row-major): the whitening
     /// that turns anchor rows into an orthonormal frame. The ridge keeps near-dependent anchors from amplifying noise.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static double[] InverseSquareRoot(ReadOnlySpan<double> gram, int n, double ridge)
     {
         double trace = 0;

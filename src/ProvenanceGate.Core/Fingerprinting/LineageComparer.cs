@@ -198,6 +198,7 @@ public static class LineageComparer
     /// dropped, inserted or duplicated layer costs one layer, not the whole comparison. Score = sum of aligned
     /// similarities / the shorter depth.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static Alignment AlignLayers(WeightSignals a, WeightSignals b, SharedFrame? frame, INumericKernels kernels)
     {
         var la = Enumerable.Range(0, a.Layers.Count).Where(i => a.Layers[i].GramIn.Length > 0).ToArray();
@@ -470,6 +471,7 @@ internal sealed class SharedFrame
     }
 
     /// <summary>The off-diagonal upper triangle of C·G·C on the shared anchors, for a stored upper triangle G of its own frame.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public float[] Whitened(float[] triangle, bool sideA)
     {
         var (frame, index, whiten) = sideA ? (_a, _indexA, _whitenA) : (_b, _indexB, _whitenB);
@@ -487,6 +489,7 @@ internal sealed class SharedFrame
     }
 
     /// <summary>C·X on the shared anchors (rows: embedding side, whitened; columns: LM-head side), flattened.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public float[] WhitenedLogits(bool sideA)
     {
         var (frame, index, whiten) = sideA ? (_a, _indexA, _whitenA) : (_b, _indexB, _whitenB);
@@ -503,6 +506,7 @@ internal sealed class SharedFrame
     }
 
     /// <summary>The shared anchors' rows and columns of a symmetric matrix stored as its upper triangle (diagonal included).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static double[] Square(float[] triangle, int k, int[] index)
     {
         var n = index.Length;
@@ -520,6 +524,7 @@ internal sealed class SharedFrame
     }
 
     /// <summary>x·y for n×n row-major matrices, a vectorised row update per term (compare runs it twice per layer).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static double[] Multiply(double[] x, double[] y, int n)
     {
         var result = new double[n * n];
