@@ -342,9 +342,10 @@ internal static class FingerprintJitter
             Weights = w with
             {
                 TensorHashes = w.TensorHashes.Select(h => h[..^1] + "x").ToArray(),
-                Layers = w.Layers.Select(l => l with { GramIn = J(l.GramIn), GramOut = J(l.GramOut), Norms = J(l.Norms), RowNormSpectrum = J(l.RowNormSpectrum) }).ToArray(),
-                Embedding = w.Embedding is null ? null : w.Embedding with { AnchorRows = J(w.Embedding.AnchorRows), AnchorCosines = J(w.Embedding.AnchorCosines) },
-                LmHead = w.LmHead is null ? null : w.LmHead with { AnchorRows = J(w.LmHead.AnchorRows), AnchorCosines = J(w.LmHead.AnchorCosines) },
+                Layers = w.Layers.Select(l => l with { GramIn = J(l.GramIn), Norms = J(l.Norms), RowNormSpectrum = J(l.RowNormSpectrum) }).ToArray(),
+                Frame = w.Frame is null ? null : w.Frame with { Gram = J(w.Frame.Gram), Logits = J(w.Frame.Logits) },
+                Embedding = w.Embedding is null ? null : w.Embedding with { AnchorCosines = J(w.Embedding.AnchorCosines) },
+                LmHead = w.LmHead is null ? null : w.LmHead with { AnchorCosines = J(w.LmHead.AnchorCosines) },
                 FinalNorm = J(w.FinalNorm),
             },
         };

@@ -70,6 +70,7 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor ModelsDiffer = new("PG3008", "Models differ: weights are independent", ExitCodes.GateFailed);
     public static readonly DiagnosticDescriptor LineageNotEstablished = new("PG3009", "Lineage not established: insufficient weight evidence", ExitCodes.GateFailed);
     public static readonly DiagnosticDescriptor CatalogueMalformed = new("PG3010", "Malformed reference catalogue", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor FingerprintSchemaOutdated = new("PG3016", "Fingerprint file from an older schema: regenerate it", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor OnnxMalformed = new("PG3020", "Malformed ONNX model", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor OnnxExternalDataInvalid = new("PG3021", "ONNX external data outside the model directory or unreadable", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor OnnxGenAiConfigMalformed = new("PG3022", "Malformed genai_config.json", ExitCodes.InputError);

@@ -48,6 +48,10 @@ public static class FingerprintFile
         }
 
         var version = fingerprint?.SchemaVersion ?? ProbeVersion(utf8, path);
+        if (version is >= 1 and < ModelFingerprint.OldestReadableSchemaVersion)
+            throw Diagnostics.Diagnostics.FingerprintSchemaOutdated.Exception(
+                $"{path}: schema version {version} holds residual-coordinate signals that a rotated copy of a model escapes; " +
+                $"regenerate it from the model with `dotnet provenance fingerprint <model-dir> -o {Path.GetFileName(path)}` (schema {ModelFingerprint.CurrentSchemaVersion})", path);
         if (version is < ModelFingerprint.OldestReadableSchemaVersion or > ModelFingerprint.CurrentSchemaVersion)
             throw Diagnostics.Diagnostics.FingerprintSchemaUnsupported.Exception(
                 $"{path}: schema version {version}; this version reads {ModelFingerprint.OldestReadableSchemaVersion} to {ModelFingerprint.CurrentSchemaVersion}", path);
@@ -85,29 +89,36 @@ public static class FingerprintFile
             throw Malformed(path, "tokenizer summary is incomplete");
         if (weights is null)
             return;
-        if (weights.GramSubset is null || weights.VectorSubset is null || weights.TensorHashes is null || weights.Layers is null || weights.FinalNorm is null)
+        if (weights.VectorSubset is null || weights.TensorHashes is null || weights.Layers is null || weights.FinalNorm is null)
             throw Malformed(path, "weights section is incomplete");
-        if (weights.ResidualWidth < 0 || weights.GramSubset.Any(i => i < 0 || i >= weights.ResidualWidth) || weights.VectorSubset.Any(i => i < 0 || i >= weights.ResidualWidth))
-            throw Malformed(path, "residual subsets out of range");
-        var k = weights.GramSubset.Length;
-        var triangle = k * (k - 1) / 2;
+        if (weights.ResidualWidth < 0 || weights.VectorSubset.Any(i => i < 0 || i >= weights.ResidualWidth))
+            throw Malformed(path, "residual subset out of range");
+        var k = 0;
+        if (weights.Frame is { } frame)
+        {
+            if (frame.AnchorHashes is null || frame.Gram is null || frame.Logits is null)
+                throw Malformed(path, "anchor frame is incomplete");
+            k = frame.AnchorHashes.Length;
+            if (frame.Gram.Length != k * (k + 1) / 2 || frame.Logits.Length != k * k || frame.AnchorHashes.Distinct().Count() != k)
+                throw Malformed(path, $"anchor frame arrays do not match its {k} anchors");
+        }
+
         foreach (var layer in weights.Layers)
         {
-            if (layer is null || layer.Key is null || layer.GramIn is null || layer.GramOut is null || layer.Norms is null || layer.RowNormSpectrum is null)
+            if (layer is null || layer.Key is null || layer.GramIn is null || layer.Norms is null || layer.RowNormSpectrum is null)
                 throw Malformed(path, "a layer entry is incomplete");
-            if ((layer.GramIn.Length != 0 && layer.GramIn.Length != triangle) || (layer.GramOut.Length != 0 && layer.GramOut.Length != triangle))
-                throw Malformed(path, $"layer {layer.Key}: Gram length does not match the subset size {k}");
+            if (layer.GramIn.Length != 0 && layer.GramIn.Length != k * (k + 1) / 2)
+                throw Malformed(path, $"layer {layer.Key}: Gram length does not match the frame's {k} anchors");
         }
 
         foreach (var embedding in new[] { weights.Embedding, weights.LmHead })
         {
             if (embedding is null)
                 continue;
-            if (embedding.AnchorHashes is null || embedding.AnchorRows is null || embedding.AnchorCosines is null || embedding.NormHistogram is null)
+            if (embedding.AnchorHashes is null || embedding.AnchorCosines is null || embedding.NormHistogram is null)
                 throw Malformed(path, "embedding section is incomplete");
             var g = embedding.GeometryAnchors;
-            if (embedding.AnchorRows.Length != embedding.AnchorHashes.Length * weights.VectorSubset.Length
-                || g < 0 || g > embedding.AnchorHashes.Length || embedding.AnchorCosines.Length != g * (g - 1) / 2)
+            if (g < 0 || g > embedding.AnchorHashes.Length || embedding.AnchorCosines.Length != g * (g - 1) / 2)
                 throw Malformed(path, "embedding anchor arrays have inconsistent lengths");
         }
     }

@@ -14,6 +14,10 @@ namespace ProvenanceGate.Fingerprinting;
 /// </summary>
 public static partial class Fingerprinter
 {
+    /// <summary>
+    /// Anchors in the rotation-invariant frame (<see cref="AnchorFrame"/>): each key/value row is projected on this
+    /// many anchor rows, so it is also the number of multiply-adds per key/value weight the frame costs.
+    /// </summary>
     public const int GramK = 32;
     public const int VectorK = 64;
     public const int AnchorCount = 128;
@@ -297,9 +301,11 @@ public static partial class Fingerprinter
             var embedding = tensors.Where(t => roles[t.Name].Role == TensorRole.Embedding && t.Shape.Count == 2).OrderByDescending(t => t.Shape[0]).FirstOrDefault();
             var lmHead = tensors.Where(t => roles[t.Name].Role == TensorRole.LmHead && t.Shape.Count == 2).FirstOrDefault();
             var width = ResidualWidth(tensors, roles, embedding);
-            var gramSubset = ResidualSubset(width, GramK);
             var vectorSubset = ResidualSubset(width, VectorK);
             var anchors = new Lazy<List<(int Id, ulong Hash)>>(() => ChooseAnchors(embedding ?? lmHead, tokenizerTask.GetAwaiter().GetResult()));
+            // The frame (anchor rows, norm gains) is read by positioned reads of a few rows, the first time a key or
+            // value matrix needs it; the rest of the pass does not wait for it.
+            var frame = new Lazy<FrameBasis?>(() => FrameBasis.Read(embedding, lmHead, tensors, roles, anchors.Value, width, kernels));
 
             var hashes = new List<string>();
             var layers = new SortedDictionary<string, LayerAccumulator>(LayerKeyComparer.Instance);
@@ -324,7 +330,7 @@ public static partial class Fingerprinter
                     (index, _, reader) =>
                     {
                         var tensor = ordered[index];
-                        results[index] = Process(tensor, roles[tensor.Name], reader, width, gramSubset, vectorSubset,
+                        results[index] = Process(tensor, roles[tensor.Name], reader, width, frame, vectorSubset,
                             tensor == embedding || tensor == lmHead ? anchors.Value : null);
                         return reader;
                     },
@@ -351,7 +357,7 @@ public static partial class Fingerprinter
                     if (is2D)
                         layer.Energy += Math.Sqrt(result.SumOfSquares);
                     if (result.Gram is not null)
-                        layer.AddGram(result.Gram, role.ReadsResidual);
+                        layer.AddGram(result.Gram);
                     if (result.Vector is not null)
                         layer.Norms[tensor.Name] = result.Vector;
                     if (is2D && Array.IndexOf(SpectrumRoles, role.Role) >= 0)
@@ -372,9 +378,9 @@ public static partial class Fingerprinter
             return new WeightSignals
             {
                 ResidualWidth = width,
-                GramSubset = gramSubset,
                 VectorSubset = vectorSubset,
                 TensorHashes = hashes.ToArray(),
+                Frame = frame.Value?.Signals(),
                 Embedding = embeddingSignals,
                 LmHead = lmHeadSignals,
                 Layers = layers.Values.Select(l => l.Finish()).ToArray(),
@@ -384,14 +390,15 @@ public static partial class Fingerprinter
 
         private sealed record TensorResult(string? Hash, double SumOfSquares, double[]? Gram, float[]? Vector, float[] Spectrum, EmbeddingSignals? Anchors);
 
-        private TensorResult Process(WeightTensor tensor, TensorRoleInfo role, TensorReader reader, int width, int[] gramSubset, int[] vectorSubset, List<(int Id, ulong Hash)>? anchors)
+        private TensorResult Process(WeightTensor tensor, TensorRoleInfo role, TensorReader reader, int width, Lazy<FrameBasis?> frame, int[] vectorSubset, List<(int Id, ulong Hash)>? anchors)
         {
             var is2D = tensor.Shape.Count == 2;
             var rowLength = (int)TensorReader.EffectiveRowLength(tensor);
             var wholeRows = rowLength == tensor.RowLength;
-            GramAccumulator? gram = null;
-            if (wholeRows && is2D && role.LayerKey is not null && (role.ReadsResidual || role.WritesResidual))
-                gram = GramAccumulator.Create(tensor, role, width, gramSubset, kernels);
+            FrameGramAccumulator? gram = null;
+            if (wholeRows && is2D && role.LayerKey is { } layerKey && role.Role is (TensorRole.Key or TensorRole.Value or TensorRole.QueryKeyValue)
+                && frame.Value is { } basis)
+                gram = FrameGramAccumulator.Create(tensor, role, width, basis.ScaledAnchors(layerKey), basis.Count, kernels);
             var anchorRows = wholeRows && anchors is not null && is2D && tensor.Shape[1] == width ? new AnchorCollector(anchors, width) : null;
             var rowNorms = new float[tensor.ElementCount / rowLength];
             var hash = new ContentHash();
@@ -448,7 +455,7 @@ public static partial class Fingerprinter
             // Constant tensors (untrained norms, zero biases) are equal in unrelated models: never identity evidence.
             var digest = min != max && !float.IsNaN(min) ? hash.Finish() : null;
             return new TensorResult(digest, sumOfSquares, gram?.Finish(), vector, Quantiles(rowNorms, SpectrumQuantiles),
-                anchorRows?.Finish(tensor.RowCount, rowNorms, vectorSubset, kernels));
+                anchorRows?.Finish(tensor.RowCount, rowNorms, kernels));
         }
 
         private int ResidualWidth(List<WeightTensor> tensors, Dictionary<string, TensorRoleInfo> roles, WeightTensor? embedding)
@@ -522,8 +529,8 @@ public static partial class Fingerprinter
 
     private sealed class LayerAccumulator(string key)
     {
-        private double[]? _gramIn, _gramOut;
-        private int _inCount, _outCount;
+        private double[]? _gram;
+        private int _count;
 
         public double Energy { get; set; }
 
@@ -531,86 +538,214 @@ public static partial class Fingerprinter
 
         public Dictionary<TensorRole, float[]> Spectra { get; } = [];
 
-        public void AddGram(double[]? gram, bool reads)
+        public void AddGram(double[]? gram)
         {
             if (gram is null)
                 return;
-            ref var target = ref reads ? ref _gramIn : ref _gramOut;
-            target ??= new double[gram.Length];
+            _gram ??= new double[gram.Length];
             for (var i = 0; i < gram.Length; i++)
-                target[i] += gram[i];
-            if (reads)
-                _inCount++;
-            else
-                _outCount++;
+                _gram[i] += gram[i];
+            _count++;
         }
 
         public LayerSignals Finish() => new()
         {
             Key = key,
             Energy = Energy,
-            GramIn = OffDiagonal(_gramIn, _inCount),
-            GramOut = OffDiagonal(_gramOut, _outCount),
+            GramIn = UpperTriangle(_gram, _count),
             Norms = Norms.Values.SelectMany(v => v).ToArray(),
             RowNormSpectrum = Spectra.OrderBy(s => s.Key).SelectMany(s => s.Value).ToArray(),
         };
+    }
 
-        private static float[] OffDiagonal(double[]? gram, int count)
+    /// <summary>The upper triangle of a k×k matrix (diagonal included), divided by <paramref name="count"/>.</summary>
+    internal static float[] UpperTriangle(double[]? matrix, int count)
+    {
+        if (matrix is null || count == 0)
+            return [];
+        var k = (int)Math.Round(Math.Sqrt(matrix.Length));
+        var result = new float[k * (k + 1) / 2];
+        var n = 0;
+        for (var a = 0; a < k; a++)
         {
-            if (gram is null || count == 0)
-                return [];
-            var k = (int)Math.Round(Math.Sqrt(gram.Length));
-            var result = new float[k * (k - 1) / 2];
-            var n = 0;
-            for (var a = 0; a < k; a++)
-            {
-                for (var b = a + 1; b < k; b++)
-                    result[n++] = (float)(gram[(a * k) + b] / count);
-            }
-
-            return result;
+            for (var b = a; b < k; b++)
+                result[n++] = (float)(matrix[(a * k) + b] / count);
         }
+
+        return result;
     }
 
     /// <summary>
-    /// The residual Gram restricted to the subset S: for a matrix whose columns are residual dimensions,
-    /// W^T W (sum over rows of x_S x_S^T), invariant to any permutation of rows (neurons, heads); for one whose
-    /// rows are residual dimensions, W W^T between the rows in S, invariant to any permutation of columns.
+    /// What the anchor frame needs before the pass reaches the key and value matrices: the first <see cref="GramK"/>
+    /// anchors' embedding and LM-head rows, and the gains of every layer's pre-attention norm and of the final norm,
+    /// read row by row (a few KiB) rather than waiting for the streaming pass.
     /// </summary>
-    private sealed class GramAccumulator
+    private sealed class FrameBasis
     {
-        // Rows per gathered column block. Not a power of two on purpose: columns starting 4 KiB apart map to the same
-        // L1 sets, and the 32 scattered stores per row would evict each other (measured: 3x slower gathers).
-        private const int ColumnRows = 1008;
-        private readonly int[] _subset;
-        private readonly bool _residualIsColumns;
+        private readonly float[] _rows;
+        private readonly float[] _headRows;
+        private readonly float[]? _finalGain;
+        private readonly Dictionary<string, float[]> _scaled;
+        private readonly ulong[] _hashes;
+        private readonly int _width;
         private readonly INumericKernels _kernels;
-        private readonly double[] _gram;
-        private readonly int _rowLength;
-        private readonly Dictionary<long, int> _rowSlots = [];
 
-        // Columns (k × ColumnRows, column-major) or the k residual rows: pooled, because a fresh buffer per
-        // tensor lands on the large object heap and costs more to zero and collect than the Gram costs to compute.
-        private float[] _buffer;
-        private int _pending;
-
-        private GramAccumulator(int[] subset, bool residualIsColumns, int rowLength, INumericKernels kernels)
+        private FrameBasis(ulong[] hashes, float[] rows, float[] headRows, float[]? finalGain, Dictionary<string, float[]> layerGains, int width, INumericKernels kernels)
         {
-            _subset = subset;
-            _residualIsColumns = residualIsColumns;
+            _hashes = hashes;
+            _rows = rows;
+            _headRows = headRows;
+            _finalGain = finalGain;
+            _width = width;
             _kernels = kernels;
-            _rowLength = rowLength;
-            var k = subset.Length;
-            _gram = new double[k * k];
-            _buffer = System.Buffers.ArrayPool<float>.Shared.Rent(k * (residualIsColumns ? ColumnRows : rowLength));
-            if (!residualIsColumns)
-            {
-                for (var i = 0; i < k; i++)
-                    _rowSlots[subset[i]] = i;
-            }
+            _scaled = layerGains.ToDictionary(g => g.Key, g => Scale(rows, g.Value, width), StringComparer.Ordinal);
         }
 
-        public static GramAccumulator? Create(WeightTensor tensor, TensorRoleInfo role, int width, int[] subset, INumericKernels kernels)
+        public int Count => _hashes.Length;
+
+        /// <summary>A·diag(g) for the layer's pre-attention gain g: key and value matrices read the residual through it.</summary>
+        public float[] ScaledAnchors(string layerKey) => _scaled.TryGetValue(layerKey, out var scaled) ? scaled : _rows;
+
+        public static FrameBasis? Read(WeightTensor? embedding, WeightTensor? lmHead, List<WeightTensor> tensors, Dictionary<string, TensorRoleInfo> roles,
+            List<(int Id, ulong Hash)> anchors, int width, INumericKernels kernels)
+        {
+            var source = embedding ?? lmHead;
+            var head = lmHead ?? embedding;
+            if (source is null || head is null || anchors.Count < 2 || source.Shape[1] != width || head.Shape[1] != width
+                || TensorReader.EffectiveRowLength(source) != width || TensorReader.EffectiveRowLength(head) != width)
+                return null;
+            var frameAnchors = anchors.Take(GramK).Where(a => a.Id < source.Shape[0] && a.Id < head.Shape[0]).ToList();
+            if (frameAnchors.Count < 2)
+                return null;
+            using var reader = new TensorReader(kernels);
+            var rows = new float[frameAnchors.Count * width];
+            var headRows = new float[frameAnchors.Count * width];
+            for (var i = 0; i < frameAnchors.Count; i++)
+            {
+                reader.ReadRow(source, frameAnchors[i].Id, rows.AsSpan(i * width, width));
+                reader.ReadRow(head, frameAnchors[i].Id, headRows.AsSpan(i * width, width));
+            }
+
+            var gains = new Dictionary<string, float[]>(StringComparer.Ordinal);
+            float[]? finalGain = null;
+            foreach (var tensor in tensors.Where(t => IsGain(t, roles[t.Name], width)).OrderBy(t => t.Name, StringComparer.Ordinal))
+            {
+                var role = roles[tensor.Name];
+                if (role.LayerKey is { } key)
+                {
+                    if (!TensorRoles.IsPreMlpNorm(tensor.Name) && !gains.ContainsKey(key))
+                        gains[key] = ReadVector(reader, tensor, width);
+                }
+                else
+                {
+                    finalGain ??= ReadVector(reader, tensor, width);
+                }
+            }
+
+            return new FrameBasis(frameAnchors.Select(a => a.Hash).ToArray(), rows, headRows, finalGain, gains, width, kernels);
+        }
+
+        private static bool IsGain(WeightTensor tensor, TensorRoleInfo role, int width) =>
+            role.Role == TensorRole.Norm && tensor.Shape.Count == 1 && tensor.Shape[0] == width && !tensor.Name.EndsWith(".bias", StringComparison.Ordinal)
+            && TensorReader.EffectiveRowLength(tensor) == width;
+
+        private static float[] ReadVector(TensorReader reader, WeightTensor tensor, int width)
+        {
+            var vector = new float[width];
+            reader.ReadRow(tensor, 0, vector);
+            return vector;
+        }
+
+        private static float[] Scale(float[] rows, float[] gain, int width)
+        {
+            var scaled = new float[rows.Length];
+            for (var r = 0; r < rows.Length / width; r++)
+                System.Numerics.Tensors.TensorPrimitives.Multiply(rows.AsSpan(r * width, width), gain, scaled.AsSpan(r * width, width));
+            return scaled;
+        }
+
+        public AnchorFrame Signals()
+        {
+            var n = Count;
+            var gram = new double[n * n];
+            for (var a = 0; a < n; a++)
+            {
+                for (var b = a; b < n; b++)
+                    gram[(a * n) + b] = gram[(b * n) + a] = _kernels.Dot(Row(_rows, a), Row(_rows, b));
+            }
+
+            NormaliseTrace(gram, n);
+            // The LM head reads the residual through the final norm: its gain belongs to the head's rows.
+            var head = _finalGain is null ? _headRows : Scale(_headRows, _finalGain, _width);
+            var logits = new double[n * n];
+            double magnitude = 0;
+            for (var a = 0; a < n; a++)
+            {
+                for (var b = 0; b < n; b++)
+                {
+                    logits[(a * n) + b] = _kernels.Dot(Row(_rows, a), Row(head, b));
+                    magnitude += Math.Abs(logits[(a * n) + b]);
+                }
+            }
+
+            var scale = magnitude > 0 ? n * n / magnitude : 0;
+            return new AnchorFrame
+            {
+                AnchorHashes = _hashes,
+                Gram = UpperTriangle(gram, 1),
+                Logits = logits.Select(v => (float)(v * scale)).ToArray(),
+            };
+        }
+
+        private ReadOnlySpan<float> Row(float[] rows, int index) => rows.AsSpan(index * _width, _width);
+    }
+
+    /// <summary>Scales a k×k Gram to a mean diagonal of 1 (false when it is degenerate).</summary>
+    internal static bool NormaliseTrace(double[] gram, int k)
+    {
+        double trace = 0;
+        for (var a = 0; a < k; a++)
+            trace += gram[(a * k) + a];
+        if (!(trace > 1e-30) || double.IsInfinity(trace))
+            return false;
+        var scale = k / trace;
+        for (var i = 0; i < gram.Length; i++)
+            gram[i] *= scale;
+        return true;
+    }
+
+    /// <summary>
+    /// A·diag(g)·WᵀW·diag(g)·Aᵀ for a matrix W whose residual axis is its columns (Linear) or its rows (Conv1D),
+    /// streamed: each block of rows is projected on the n scaled anchor rows (a GEMM), and the projections' Gram
+    /// accumulates (Linear), or the projections themselves accumulate and their Gram is taken at the end (Conv1D).
+    /// Row permutations of W (heads, channels) leave it unchanged; so does any rotation of the residual basis,
+    /// which the anchor rows undergo too.
+    /// </summary>
+    private sealed class FrameGramAccumulator
+    {
+        private readonly float[] _anchors;
+        private readonly int _n;
+        private readonly int _width;
+        private readonly bool _residualIsColumns;
+        private readonly INumericKernels _kernels;
+        private readonly ILinearAlgebraKernels _linear = LinearAlgebraKernels.Default;
+        private readonly double[] _gram;
+        private readonly float[] _projection;
+        private readonly float[] _column;
+
+        private FrameGramAccumulator(float[] anchors, int n, int width, bool residualIsColumns, int columns, INumericKernels kernels)
+        {
+            _anchors = anchors;
+            _n = n;
+            _width = width;
+            _residualIsColumns = residualIsColumns;
+            _kernels = kernels;
+            _gram = new double[n * n];
+            _projection = new float[residualIsColumns ? 0 : n * columns];
+            _column = new float[n];
+        }
+
+        public static FrameGramAccumulator? Create(WeightTensor tensor, TensorRoleInfo role, int width, float[] anchors, int n, INumericKernels kernels)
         {
             long rows = tensor.Shape[0], columns = tensor.Shape[1];
             bool residualIsColumns;
@@ -622,9 +757,9 @@ public static partial class Fingerprinter
                 residualIsColumns = role.ReadsResidual ^ TensorRoles.IsConv1D(tensor.Name);
             else
                 return null;
-            if (subset.Length < 2 || (!residualIsColumns && columns > MaxResidualRowLength))
+            if (n < 2 || (!residualIsColumns && columns > MaxResidualRowLength))
                 return null;
-            return new GramAccumulator(subset, residualIsColumns, (int)columns, kernels);
+            return new FrameGramAccumulator(anchors, n, width, residualIsColumns, (int)columns, kernels);
         }
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
@@ -632,69 +767,41 @@ public static partial class Fingerprinter
         {
             if (_residualIsColumns)
             {
-                // Gather the S columns column-major across blocks; one vectorised dot per Gram entry per
-                // ColumnRows rows keeps the per-call overhead of the dots small against their length.
-                for (var r = 0; r < block.RowCount; r++)
-                {
-                    block.Gather(r, _subset, _buffer.AsSpan(_pending), ColumnRows);
-                    if (++_pending == ColumnRows)
-                        Flush();
-                }
-
+                // P (n × rows) = A_g · blockᵀ, anchor-major: exactly the column layout the Gram kernel takes.
+                var rows = block.RowCount;
+                var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(_n * rows);
+                var projection = buffer.AsSpan(0, _n * rows);
+                _linear.MultiplyTransposed(_anchors, block.Values, _width, projection);
+                _kernels.AccumulateGramColumns(projection, _n, _gram);
+                System.Buffers.ArrayPool<float>.Shared.Return(buffer);
                 return;
             }
 
+            // Row i of a Conv1D matrix is residual coordinate i: P (n × columns) += A_g[:, i] ⊗ W[i, :].
+            var values = block.Values;
             for (var r = 0; r < block.RowCount; r++)
             {
-                if (_rowSlots.TryGetValue(block.FirstRow + r, out var slot))
-                    block.CopyRow(r, Row(slot));
+                var coordinate = (int)(block.FirstRow + r);
+                for (var a = 0; a < _n; a++)
+                    _column[a] = _anchors[(a * _width) + coordinate];
+                _linear.AccumulateOuter(_column, values.Slice(r * block.RowLength, block.RowLength), _projection);
             }
         }
 
-        private void Flush()
-        {
-            var k = _subset.Length;
-            if (_pending < ColumnRows)
-            {
-                // Pack the partial block so that the kernel sees k columns of _pending values each.
-                for (var a = 1; a < k; a++)
-                    Array.Copy(_buffer, a * ColumnRows, _buffer, a * _pending, _pending);
-            }
-
-            if (_pending > 0)
-                _kernels.AccumulateGramColumns(_buffer.AsSpan(0, k * _pending), k, _gram);
-            _pending = 0;
-        }
-
-        private Span<float> Row(int slot) => _buffer.AsSpan(slot * _rowLength, _rowLength);
-
-        /// <summary>The k×k Gram scaled to a mean diagonal of 1, or null when it is degenerate.</summary>
+        /// <summary>The n×n Gram scaled to a mean diagonal of 1, or null when it is degenerate.</summary>
         public double[]? Finish()
         {
-            var k = _subset.Length;
-            if (_residualIsColumns)
-                Flush();
             if (!_residualIsColumns)
             {
-                for (var a = 0; a < k; a++)
+                var columns = _projection.Length / _n;
+                for (var a = 0; a < _n; a++)
                 {
-                    for (var b = a; b < k; b++)
-                        _gram[(a * k) + b] = _gram[(b * k) + a] = _kernels.Dot(Row(a), Row(b));
+                    for (var b = a; b < _n; b++)
+                        _gram[(a * _n) + b] = _gram[(b * _n) + a] = _kernels.Dot(_projection.AsSpan(a * columns, columns), _projection.AsSpan(b * columns, columns));
                 }
             }
 
-            System.Buffers.ArrayPool<float>.Shared.Return(_buffer);
-            _buffer = [];
-
-            double trace = 0;
-            for (var a = 0; a < k; a++)
-                trace += _gram[(a * k) + a];
-            if (!(trace > 1e-30) || double.IsInfinity(trace))
-                return null;
-            var scale = k / trace;
-            for (var i = 0; i < _gram.Length; i++)
-                _gram[i] *= scale;
-            return _gram;
+            return NormaliseTrace(_gram, _n) ? _gram : null;
         }
     }
 
@@ -713,15 +820,8 @@ public static partial class Fingerprinter
             }
         }
 
-        public EmbeddingSignals Finish(long rowCount, float[] rowNorms, int[] vectorSubset, INumericKernels kernels)
+        public EmbeddingSignals Finish(long rowCount, float[] rowNorms, INumericKernels kernels)
         {
-            var sampled = new float[anchors.Count * vectorSubset.Length];
-            for (var a = 0; a < anchors.Count; a++)
-            {
-                for (var i = 0; i < vectorSubset.Length; i++)
-                    sampled[(a * vectorSubset.Length) + i] = _rows[a][vectorSubset[i]];
-            }
-
             var geometry = Math.Min(GeometryAnchors, anchors.Count);
             var cosines = new List<float>();
             var norms = _rows.Take(geometry).Select(r => Math.Sqrt(kernels.SumOfSquares(r))).ToArray();
@@ -735,7 +835,6 @@ public static partial class Fingerprinter
             {
                 Rows = rowCount,
                 AnchorHashes = anchors.Select(a => a.Hash).ToArray(),
-                AnchorRows = sampled,
                 AnchorCosines = cosines.ToArray(),
                 GeometryAnchors = geometry,
                 NormHistogram = Histogram(rowNorms, HistogramBins),

@@ -24,8 +24,11 @@ public sealed record LineageComparison(LineageVerdict Verdict, double Score, IRe
 /// <summary>
 /// Decides whether two fingerprints share weights. Only weight signals decide; configuration and tokenizer are
 /// reported (and used by the scanner to narrow candidates) but identical configs never make a match.
-/// Decisive signals all live in the residual-stream basis, which a derivative inherits from its parent and an
-/// independently trained model does not share, and all of them survive neuron/head permutation.
+/// Decisive signals are expressed in each model's anchor frame (<see cref="AnchorFrame"/>): the anchor tokens'
+/// embedding rows, matched by string and whitened, give both models an orthonormal frame in which the residual basis
+/// no longer matters, so a rotated, permuted or norm-folded copy meets its source while an independently trained
+/// model, whose weights relate to its own embeddings in another way, does not. All of them also survive neuron and
+/// head permutation. Every constant of the decision is named here once; the README gives their calibration.
 /// </summary>
 public static class LineageComparer
 {
@@ -33,7 +36,19 @@ public static class LineageComparer
     public const double DerivedThreshold = 0.5;
 
     /// <summary>A layer pair is aligned only when its residual-Gram correlation beats this.</summary>
-    public const double LayerMatchThreshold = 0.25;
+    public const double LayerMatchThreshold = 0.4;
+
+    /// <summary>Weight of <c>residual-gram</c> (per-layer key/value Grams in the anchor frame) in the decisive score.</summary>
+    public const double ResidualGramWeight = 0.5;
+
+    /// <summary>Weight of <c>anchor-logits</c> (the direct embedding-to-LM-head path in the anchor frame) in the decisive score.</summary>
+    public const double AnchorLogitWeight = 0.5;
+
+    /// <summary>Share of bit-identical tensors that alone shows derivation (shared tensors are never independent by chance).</summary>
+    public const double TensorIdentityCut = 0.5;
+
+    /// <summary>Ridge added to the anchor Gram before whitening, as a fraction of its mean diagonal: near-parallel anchors must not amplify fine-tuning noise.</summary>
+    public const double WhiteningRidge = 0.1;
 
     public const int MinimumAnchors = 8;
 
@@ -74,15 +89,16 @@ public static class LineageComparer
         if (wa.ResidualWidth != wb.ResidualWidth || wa.ResidualWidth == 0)
         {
             signals.Add(EmbeddingGeometry(wa, wb, kernels));
-            if (identity.Score >= 0.5)
+            if (identity.Score >= TensorIdentityCut)
                 return new LineageComparison(LineageVerdict.Derived, identity.Score, signals, $"{shared} tensors are bit-identical although the residual widths differ ({wa.ResidualWidth} vs {wb.ResidualWidth})");
             return new LineageComparison(LineageVerdict.Independent, 0, signals,
                 string.Create(CultureInfo.InvariantCulture, $"residual widths differ ({wa.ResidualWidth} vs {wb.ResidualWidth}) and no tensor is shared: the weights cannot descend from one another"));
         }
 
-        var alignment = AlignLayers(wa, wb, kernels);
+        var frame = SharedFrame.Create(wa.Frame, wb.Frame);
+        var alignment = AlignLayers(wa, wb, frame, kernels);
         signals.Add(alignment.Signal);
-        signals.Add(EmbeddingDirect(wa, wb, kernels));
+        signals.Add(AnchorLogits(frame, kernels));
         signals.Add(NormVectors(wa, wb, alignment.Pairs, kernels));
         signals.Add(EmbeddingGeometry(wa, wb, kernels));
         signals.Add(EnergyProfile(wa, wb, kernels));
@@ -108,7 +124,7 @@ public static class LineageComparer
 
         var summary = string.Join(", ", decisive.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Name} {s.Score:0.00}")));
         var sameConfig = a.Config is not null && b.Config is not null && a.Config.ArchHash == b.Config.ArchHash;
-        if (score >= DerivedThreshold || identity.Score >= 0.5)
+        if (score >= DerivedThreshold || identity.Score >= TensorIdentityCut)
         {
             return new LineageComparison(LineageVerdict.Derived, double.IsNaN(identity.Score) ? score : Math.Max(score, identity.Score), signals,
                 string.Create(CultureInfo.InvariantCulture, $"weights descend: decisive score {score:0.00} >= {DerivedThreshold:0.00} ({summary})"));
@@ -178,29 +194,31 @@ public static class LineageComparer
     internal sealed record Alignment(SignalScore Signal, IReadOnlyList<(int A, int B)> Pairs);
 
     /// <summary>
-    /// Layers are aligned by dynamic programming over the residual-Gram similarity (monotone, gaps free), so a
+    /// Layers are aligned by dynamic programming over the anchor-frame Gram similarity (monotone, gaps free), so a
     /// dropped, inserted or duplicated layer costs one layer, not the whole comparison. Score = sum of aligned
     /// similarities / the shorter depth.
     /// </summary>
-    internal static Alignment AlignLayers(WeightSignals a, WeightSignals b, INumericKernels kernels)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal static Alignment AlignLayers(WeightSignals a, WeightSignals b, SharedFrame? frame, INumericKernels kernels)
     {
-        var la = Enumerable.Range(0, a.Layers.Count).Where(i => HasGram(a.Layers[i])).ToArray();
-        var lb = Enumerable.Range(0, b.Layers.Count).Where(i => HasGram(b.Layers[i])).ToArray();
+        var la = Enumerable.Range(0, a.Layers.Count).Where(i => a.Layers[i].GramIn.Length > 0).ToArray();
+        var lb = Enumerable.Range(0, b.Layers.Count).Where(i => b.Layers[i].GramIn.Length > 0).ToArray();
         if (la.Length == 0 || lb.Length == 0)
-            return new Alignment(new SignalScore("residual-gram", double.NaN, 0.45, "no layer matrices with a residual axis"), []);
+            return new Alignment(new SignalScore("residual-gram", double.NaN, ResidualGramWeight, "no key/value matrices with a residual axis"), []);
+        if (frame is null)
+            return new Alignment(new SignalScore("residual-gram", double.NaN, ResidualGramWeight, $"fewer than {MinimumAnchors} shared frame anchors"), []);
 
         var n = la.Length;
         var m = lb.Length;
-        // Every layer is standardised once, so each of the n×m Pearson correlations is a single dot product.
-        var standardA = la.Select(i => Standardised(a.Layers[i])).ToArray();
-        var standardB = lb.Select(j => Standardised(b.Layers[j])).ToArray();
+        // Every layer is whitened and standardised once, so each of the n×m Pearson correlations is a single dot product.
+        var standardA = la.Select(i => Standardise(frame.Whitened(a.Layers[i].GramIn, sideA: true))).ToArray();
+        var standardB = lb.Select(j => Standardise(frame.Whitened(b.Layers[j].GramIn, sideA: false))).ToArray();
         var similarity = new double[n, m];
         for (var i = 0; i < n; i++)
         {
             for (var j = 0; j < m; j++)
-                similarity[i, j] = LayerSimilarity(standardA[i], standardB[j], kernels);
+                similarity[i, j] = standardA[i] is { } x && standardB[j] is { } y ? Math.Clamp(kernels.Dot(x, y), -1, 1) : 0;
         }
-
         var best = new double[n + 1, m + 1];
         for (var i = 1; i <= n; i++)
         {
@@ -240,17 +258,9 @@ public static class LineageComparer
         foreach (var s in similarity)
             bestUnaligned = Math.Max(bestUnaligned, s);
         var detail = string.Create(CultureInfo.InvariantCulture,
-            $"{pairs.Count} of {shorter} layers aligned (depth {n} vs {m}); mean aligned correlation {(pairs.Count == 0 ? 0 : sum / pairs.Count):0.00}; best pair {bestUnaligned:0.00}; permutation-invariant");
-        return new Alignment(new SignalScore("residual-gram", score, 0.45, detail), pairs);
+            $"{pairs.Count} of {shorter} layers aligned (depth {n} vs {m}); mean aligned correlation {(pairs.Count == 0 ? 0 : sum / pairs.Count):0.00}; best pair {bestUnaligned:0.00}; {frame.Count} shared anchors; invariant to residual rotation, norm folding and head/channel permutation");
+        return new Alignment(new SignalScore("residual-gram", score, ResidualGramWeight, detail), pairs);
     }
-
-    private static bool HasGram(LayerSignals layer) => layer.GramIn.Length > 0 || layer.GramOut.Length > 0;
-
-    /// <summary>A layer's Gram vectors centred and scaled to unit length (null: constant, Pearson undefined).</summary>
-    private sealed record StandardLayer(int InLength, float[]? In, int OutLength, float[]? Out);
-
-    private static StandardLayer Standardised(LayerSignals layer) =>
-        new(layer.GramIn.Length, Standardise(layer.GramIn), layer.GramOut.Length, Standardise(layer.GramOut));
 
     /// <summary>(x - mean) / sqrt(sum of squared deviations), in double; null where <see cref="INumericKernels.Pearson"/> is NaN.</summary>
     internal static float[]? Standardise(float[] values)
@@ -274,61 +284,19 @@ public static class LineageComparer
         return result;
     }
 
-    /// <summary>Mean Pearson correlation of the Gram vectors both layers have (a dot product of standardised vectors).</summary>
-    private static double LayerSimilarity(StandardLayer x, StandardLayer y, INumericKernels kernels)
-    {
-        double total = 0;
-        var parts = 0;
-        if (x.InLength > 0 && x.InLength == y.InLength)
-        {
-            total += x.In is null || y.In is null ? 0 : Math.Clamp(kernels.Dot(x.In, y.In), -1, 1);
-            parts++;
-        }
-
-        if (x.OutLength > 0 && x.OutLength == y.OutLength)
-        {
-            total += x.Out is null || y.Out is null ? 0 : Math.Clamp(kernels.Dot(x.Out, y.Out), -1, 1);
-            parts++;
-        }
-
-        return parts == 0 ? 0 : total / parts;
-    }
-
     private static double Zero(double value) => double.IsNaN(value) ? 0 : value;
 
-    /// <summary>Anchor-token embedding rows matched by token string, correlated in the residual basis (vocabulary extension-proof).</summary>
-    private static SignalScore EmbeddingDirect(WeightSignals a, WeightSignals b, INumericKernels kernels)
+    /// <summary>
+    /// Each anchor's embedding row against each anchor's LM-head row through the final norm gain, with the
+    /// embedding side whitened: the direct token-to-logit path, which rotation, permutation and folding leave alone.
+    /// </summary>
+    private static SignalScore AnchorLogits(SharedFrame? frame, INumericKernels kernels)
     {
-        var parts = new List<(string Name, double R, int Count)>();
-        foreach (var (name, ea, eb) in new[] { ("embedding", a.Embedding, b.Embedding), ("lm_head", a.LmHead, b.LmHead) })
-        {
-            if (ea is null || eb is null)
-                continue;
-            var k = a.VectorSubset.Length;
-            var indexB = new Dictionary<ulong, int>();
-            for (var i = 0; i < eb.AnchorHashes.Length; i++)
-                indexB[eb.AnchorHashes[i]] = i;
-            var xs = new float[ea.AnchorHashes.Length * k];
-            var ys = new float[xs.Length];
-            var count = 0;
-            for (var i = 0; i < ea.AnchorHashes.Length; i++)
-            {
-                if (!indexB.TryGetValue(ea.AnchorHashes[i], out var j))
-                    continue;
-                ea.AnchorRows.AsSpan(i * k, k).CopyTo(xs.AsSpan(count * k));
-                eb.AnchorRows.AsSpan(j * k, k).CopyTo(ys.AsSpan(count * k));
-                count++;
-            }
-
-            if (count >= MinimumAnchors)
-                parts.Add((name, Zero(kernels.Pearson(xs.AsSpan(0, count * k), ys.AsSpan(0, count * k))), count));
-        }
-
-        if (parts.Count == 0)
-            return new SignalScore("embedding-direct", double.NaN, 0.35, "fewer than 8 shared anchor tokens");
-        var score = Math.Clamp(parts.Average(p => p.R), 0, 1);
-        return new SignalScore("embedding-direct", score, 0.35,
-            string.Join("; ", parts.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name}: r={p.R:0.00} over {p.Count} anchor tokens matched by string"))));
+        if (frame is null)
+            return new SignalScore("anchor-logits", double.NaN, AnchorLogitWeight, $"fewer than {MinimumAnchors} shared frame anchors");
+        var r = Zero(kernels.Pearson(frame.WhitenedLogits(sideA: true), frame.WhitenedLogits(sideA: false)));
+        return new SignalScore("anchor-logits", Math.Clamp(r, 0, 1), AnchorLogitWeight,
+            string.Create(CultureInfo.InvariantCulture, $"r={r:0.00} over {frame.Count}×{frame.Count} anchor pairs matched by string, embedding side whitened; invariant to residual rotation and norm folding"));
     }
 
     private static SignalScore NormVectors(WeightSignals a, WeightSignals b, IReadOnlyList<(int A, int B)> pairs, INumericKernels kernels)
@@ -346,10 +314,10 @@ public static class LineageComparer
         if (a.FinalNorm.Length >= 4 && a.FinalNorm.Length == b.FinalNorm.Length && kernels.Pearson(a.FinalNorm, b.FinalNorm) is var final && !double.IsNaN(final))
             values.Add(final);
         if (values.Count == 0)
-            return new SignalScore("norm-vectors", double.NaN, 0.20, "no comparable norm vectors (constant or absent)");
+            return new SignalScore("norm-vectors", double.NaN, 0, "no comparable norm vectors (constant or absent)");
         var score = Math.Clamp(values.Average(), 0, 1);
-        return new SignalScore("norm-vectors", score, 0.20,
-            string.Create(CultureInfo.InvariantCulture, $"mean Pearson {values.Average():0.00} over {values.Count} norm groups (centred, unlike an uncentred cosine)"));
+        return new SignalScore("norm-vectors", score, 0,
+            string.Create(CultureInfo.InvariantCulture, $"mean Pearson {values.Average():0.00} over {values.Count} norm groups on fixed residual coordinates; folded into the weights or permuted by a function-preserving edit, so reported only"));
     }
 
     private static SignalScore EmbeddingGeometry(WeightSignals a, WeightSignals b, INumericKernels kernels)
@@ -451,5 +419,122 @@ public static class LineageComparer
         var score = Math.Clamp(values.Average(), 0, 1);
         return new SignalScore("row-norm-spectra", score, 0,
             string.Create(CultureInfo.InvariantCulture, $"sorted row-norm quantiles r={values.Average():0.00} over {values.Count} layers; permutation-invariant but recipe-driven, reported only"));
+    }
+}
+
+/// <summary>
+/// The anchors two frames share (matched by token string) and each model's whitening (A·Aᵀ + ridge)^(-1/2) on them.
+/// Whitened anchors are orthonormal, so B_a·M_a·B_aᵀ and B_b·M_b·B_bᵀ are the two models' matrices in frames aligned
+/// anchor by anchor: when one model is the other with its residual stream rotated by Q, B_b = B_a·Qᵀ exactly and the
+/// two agree, which is what orthogonal Procrustes between the whitened anchor rows would recover.
+/// </summary>
+internal sealed class SharedFrame
+{
+    private readonly AnchorFrame _a;
+    private readonly AnchorFrame _b;
+    private readonly int[] _indexA;
+    private readonly int[] _indexB;
+    private readonly double[] _whitenA;
+    private readonly double[] _whitenB;
+
+    private SharedFrame(AnchorFrame a, AnchorFrame b, int[] indexA, int[] indexB)
+    {
+        _a = a;
+        _b = b;
+        _indexA = indexA;
+        _indexB = indexB;
+        _whitenA = JacobiEigen.InverseSquareRoot(Square(a.Gram, a.AnchorHashes.Length, indexA), Count, LineageComparer.WhiteningRidge);
+        _whitenB = JacobiEigen.InverseSquareRoot(Square(b.Gram, b.AnchorHashes.Length, indexB), Count, LineageComparer.WhiteningRidge);
+    }
+
+    public int Count => _indexA.Length;
+
+    public static SharedFrame? Create(AnchorFrame? a, AnchorFrame? b)
+    {
+        if (a is null || b is null)
+            return null;
+        var positionB = new Dictionary<ulong, int>();
+        for (var j = 0; j < b.AnchorHashes.Length; j++)
+            positionB[b.AnchorHashes[j]] = j;
+        var indexA = new List<int>();
+        var indexB = new List<int>();
+        for (var i = 0; i < a.AnchorHashes.Length; i++)
+        {
+            if (positionB.TryGetValue(a.AnchorHashes[i], out var j))
+            {
+                indexA.Add(i);
+                indexB.Add(j);
+            }
+        }
+
+        return indexA.Count < LineageComparer.MinimumAnchors ? null : new SharedFrame(a, b, indexA.ToArray(), indexB.ToArray());
+    }
+
+    /// <summary>The off-diagonal upper triangle of C·G·C on the shared anchors, for a stored upper triangle G of its own frame.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public float[] Whitened(float[] triangle, bool sideA)
+    {
+        var (frame, index, whiten) = sideA ? (_a, _indexA, _whitenA) : (_b, _indexB, _whitenB);
+        var n = Count;
+        var product = Multiply(Multiply(whiten, Square(triangle, frame.AnchorHashes.Length, index), n), whiten, n);
+        var result = new float[n * (n - 1) / 2];
+        var position = 0;
+        for (var r = 0; r < n; r++)
+        {
+            for (var c = r + 1; c < n; c++)
+                result[position++] = (float)product[(r * n) + c];
+        }
+
+        return result;
+    }
+
+    /// <summary>C·X on the shared anchors (rows: embedding side, whitened; columns: LM-head side), flattened.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public float[] WhitenedLogits(bool sideA)
+    {
+        var (frame, index, whiten) = sideA ? (_a, _indexA, _whitenA) : (_b, _indexB, _whitenB);
+        var n = Count;
+        var k = frame.AnchorHashes.Length;
+        var logits = new double[n * n];
+        for (var r = 0; r < n; r++)
+        {
+            for (var c = 0; c < n; c++)
+                logits[(r * n) + c] = frame.Logits[(index[r] * k) + index[c]];
+        }
+
+        return Multiply(whiten, logits, n).Select(v => (float)v).ToArray();
+    }
+
+    /// <summary>The shared anchors' rows and columns of a symmetric matrix stored as its upper triangle (diagonal included).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static double[] Square(float[] triangle, int k, int[] index)
+    {
+        var n = index.Length;
+        var result = new double[n * n];
+        for (var r = 0; r < n; r++)
+        {
+            for (var c = 0; c < n; c++)
+            {
+                int i = Math.Min(index[r], index[c]), j = Math.Max(index[r], index[c]);
+                result[(r * n) + c] = triangle[(i * k) - (i * (i - 1) / 2) + (j - i)];
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>x·y for n×n row-major matrices, a vectorised row update per term (compare runs it twice per layer).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static double[] Multiply(double[] x, double[] y, int n)
+    {
+        var result = new double[n * n];
+        for (var r = 0; r < n; r++)
+        {
+            var row = result.AsSpan(r * n, n);
+            for (var t = 0; t < n; t++)
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(y.AsSpan(t * n, n), x[(r * n) + t], row, row);
+        }
+
+        return result;
     }
 }

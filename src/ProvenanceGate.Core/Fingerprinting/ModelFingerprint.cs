@@ -6,14 +6,17 @@ namespace ProvenanceGate.Fingerprinting;
 /// </summary>
 public sealed record ModelFingerprint
 {
-    /// <summary>Schema 3: tensors whose values are all bfloat16-exact are hashed as 16-bit patterns (see <see cref="ContentHash"/>).</summary>
-    public const int CurrentSchemaVersion = 3;
+    /// <summary>
+    /// Schema 4: the decisive signals live in an anchor frame (<see cref="AnchorFrame"/>) that is invariant to any
+    /// orthogonal transform of the residual stream and to norm-gain folding. Schema 3 held residual coordinates.
+    /// </summary>
+    public const int CurrentSchemaVersion = 4;
 
     /// <summary>
-    /// Schema 2 files are still read: every field means the same, only their tensor hashes were computed another way,
-    /// so those are compared with schema 2 hashes only.
+    /// Schemas 2 and 3 stored their layer signals in raw residual coordinates, which a rotated copy escapes: they are
+    /// refused (PG3016), never compared, and must be regenerated.
     /// </summary>
-    public const int OldestReadableSchemaVersion = 2;
+    public const int OldestReadableSchemaVersion = 4;
 
     [System.Text.Json.Serialization.JsonRequired]
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
@@ -64,14 +67,14 @@ public sealed record WeightSignals
     /// <summary>Width of the residual stream (hidden size), inferred from the embedding and the layer matrices.</summary>
     public int ResidualWidth { get; init; }
 
-    /// <summary>The deterministic residual coordinates S (k = 32) the Gram signals use.</summary>
-    public int[] GramSubset { get; init; } = [];
-
-    /// <summary>The deterministic residual coordinates (64) the embedding and norm vectors are sampled on.</summary>
+    /// <summary>The deterministic residual coordinates (64) the norm vectors are sampled on (reported only).</summary>
     public int[] VectorSubset { get; init; } = [];
 
     /// <summary>Truncated SHA-256 of each non-constant tensor's values canonicalised to float32, sorted.</summary>
     public string[] TensorHashes { get; init; } = [];
+
+    /// <summary>The anchor frame the layer Grams are expressed in; null without an embedding or LM head.</summary>
+    public AnchorFrame? Frame { get; init; }
 
     public EmbeddingSignals? Embedding { get; init; }
 
@@ -90,9 +93,6 @@ public sealed record EmbeddingSignals
     /// <summary>Anchor tokens: 64-bit hashes of their normalised strings (the lowest hashes of the vocabulary).</summary>
     public ulong[] AnchorHashes { get; init; } = [];
 
-    /// <summary>Anchor rows sampled on <see cref="WeightSignals.VectorSubset"/>, anchor-major.</summary>
-    public float[] AnchorRows { get; init; } = [];
-
     /// <summary>Cosine similarities (full rows) between the first <see cref="GeometryAnchors"/> anchors, upper triangle.</summary>
     public float[] AnchorCosines { get; init; } = [];
 
@@ -109,15 +109,37 @@ public sealed record LayerSignals
     /// <summary>Sum of the Frobenius norms of the layer's matrices.</summary>
     public double Energy { get; init; }
 
-    /// <summary>Off-diagonal upper triangle of the residual Gram of the matrices reading the residual (W^T W on S), trace-normalised and averaged.</summary>
+    /// <summary>
+    /// Anchor-frame Gram of the key and value matrices (fused qkv where stored so): A·diag(g)·WᵀW·diag(g)·Aᵀ for the
+    /// frame's anchor rows A and the layer's pre-attention norm gain g, each matrix scaled to a mean diagonal of 1
+    /// and averaged; upper triangle with the diagonal, row-major. Invariant to residual rotation, norm folding and
+    /// any permutation of heads, channels or neurons.
+    /// </summary>
     public float[] GramIn { get; init; } = [];
-
-    /// <summary>Same for the matrices writing the residual (W W^T on S).</summary>
-    public float[] GramOut { get; init; } = [];
 
     /// <summary>The layer's norm vectors on the vector subset, concatenated in name order.</summary>
     public float[] Norms { get; init; } = [];
 
     /// <summary>16 quantiles of the row norms of each matrix, concatenated in role order: a permutation-invariant spectrum.</summary>
     public float[] RowNormSpectrum { get; init; } = [];
+}
+
+/// <summary>
+/// The first <see cref="Fingerprinter.GramK"/> anchor tokens' embedding rows seen through their inner products only,
+/// so that nothing here depends on the residual basis. The comparer whitens <see cref="Gram"/> on the anchors both
+/// models share and expresses every layer Gram and <see cref="Logits"/> in that orthonormal frame.
+/// </summary>
+public sealed record AnchorFrame
+{
+    /// <summary>The frame's anchor tokens (64-bit hashes of their normalised strings), in frame order.</summary>
+    public ulong[] AnchorHashes { get; init; } = [];
+
+    /// <summary>A·Aᵀ of the anchors' embedding rows, scaled to a mean diagonal of 1; upper triangle with the diagonal.</summary>
+    public float[] Gram { get; init; } = [];
+
+    /// <summary>
+    /// A·diag(g_final)·Hᵀ (n×n, row-major): each anchor's embedding row against each anchor's LM-head row through the
+    /// final norm gain, the model's direct token-to-logit path; scaled to a mean |value| of 1.
+    /// </summary>
+    public float[] Logits { get; init; } = [];
 }

@@ -144,6 +144,18 @@ public static partial class TensorRoles
         return new TensorRoleInfo(TensorRole.Other, null, null);
     }
 
+    private static readonly string[] PreMlpNormNames = ["post_attention_layernorm", "ffn_norm", "ln_2", "ln2", "pre_feedforward", "final_layer_norm", "ffn_layernorm", "post_attention_norm"];
+
+    /// <summary>
+    /// A layer's norm that feeds the MLP rather than attention (Llama post_attention_layernorm, GGUF ffn_norm, GPT-2
+    /// ln_2, T5 final_layer_norm): the key and value matrices read the residual through the layer's other norm.
+    /// </summary>
+    public static bool IsPreMlpNorm(string name)
+    {
+        var lower = name.ToLowerInvariant();
+        return PreMlpNormNames.Any(n => lower.Contains(n, StringComparison.Ordinal));
+    }
+
     /// <summary>GPT-2 style Conv1D stores [in, out] instead of Linear's [out, in].</summary>
     public static bool IsConv1D(string name)
     {

@@ -225,7 +225,7 @@ public static class SyntheticDerivatives
         tensors[name] = t with { Values = values };
     }
 
-    private static double Gaussian(Random random)
+    internal static double Gaussian(Random random)
     {
         var u1 = 1.0 - random.NextDouble();
         var u2 = random.NextDouble();

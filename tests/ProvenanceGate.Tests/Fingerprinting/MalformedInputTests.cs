@@ -118,12 +118,14 @@ public sealed class MalformedInputTests
 
     [TestCase("{", "PG3005", TestName = "fingerprint file that is not JSON")]
     [TestCase("{\"schemaVersion\": 99, \"name\": \"x\"}", "PG3006", TestName = "fingerprint file from a future schema")]
-    [TestCase("{\"schemaVersion\": 1, \"name\": \"x\"}", "PG3006", TestName = "fingerprint file from a retired schema")]
-    [TestCase("{\"schemaVersion\": 2}", "PG3005", TestName = "fingerprint file without name or model")]
+    [TestCase("{\"schemaVersion\": 0, \"name\": \"x\"}", "PG3006", TestName = "fingerprint file with schema 0")]
+    [TestCase("{\"schemaVersion\": 1, \"name\": \"x\"}", "PG3016", TestName = "fingerprint file from a retired schema")]
+    [TestCase("{\"schemaVersion\": 4}", "PG3005", TestName = "fingerprint file without name or model")]
     [TestCase("{\"name\": \"x\", \"model\": {\"format\": \"s\", \"parameterCount\": 1, \"tensorCount\": 1, \"weightBytes\": 1, \"dTypes\": []}}", "PG3005", TestName = "fingerprint file without schemaVersion")]
     [TestCase("{\"schemaVersion\": \"1\", \"name\": \"x\"}", "PG3005", TestName = "fingerprint file with a string schemaVersion")]
-    [TestCase("{\"schemaVersion\": 2, \"name\": \"x\", \"model\": {\"format\": \"s\", \"parameterCount\": 1, \"tensorCount\": 1, \"weightBytes\": 1, \"dTypes\": []}, \"weights\": {\"residualWidth\": 4, \"gramSubset\": [0, 9], \"vectorSubset\": [], \"tensorHashes\": [], \"layers\": [], \"finalNorm\": \"\"}}", "PG3005", TestName = "fingerprint file with a subset out of range")]
-    [TestCase("{\"schemaVersion\": 2, \"name\": \"x\", \"model\": {\"format\": \"s\", \"parameterCount\": 1, \"tensorCount\": 1, \"weightBytes\": 1, \"dTypes\": []}, \"tokenizer\": {\"kind\": \"bpe\", \"vocabularySize\": 1, \"mergeCount\": 0, \"mergesDigest\": \"\", \"vocabularyDigest\": \"\", \"sketch\": \"!!\"}}", "PG3005", TestName = "fingerprint file with bad base64")]
+    [TestCase("{\"schemaVersion\": 4, \"name\": \"x\", \"model\": {\"format\": \"s\", \"parameterCount\": 1, \"tensorCount\": 1, \"weightBytes\": 1, \"dTypes\": []}, \"weights\": {\"residualWidth\": 4, \"vectorSubset\": [0, 9], \"tensorHashes\": [], \"layers\": [], \"finalNorm\": \"\"}}", "PG3005", TestName = "fingerprint file with a subset out of range")]
+    [TestCase("{\"schemaVersion\": 4, \"name\": \"x\", \"model\": {\"format\": \"s\", \"parameterCount\": 1, \"tensorCount\": 1, \"weightBytes\": 1, \"dTypes\": []}, \"weights\": {\"residualWidth\": 4, \"vectorSubset\": [], \"tensorHashes\": [], \"frame\": {\"anchorHashes\": \"AAAAAAAAAAABAAAAAAAAAA==\", \"gram\": \"AAA=\", \"logits\": \"\"}, \"layers\": [], \"finalNorm\": \"\"}}", "PG3005", TestName = "fingerprint file with an inconsistent anchor frame")]
+    [TestCase("{\"schemaVersion\": 4, \"name\": \"x\", \"model\": {\"format\": \"s\", \"parameterCount\": 1, \"tensorCount\": 1, \"weightBytes\": 1, \"dTypes\": []}, \"tokenizer\": {\"kind\": \"bpe\", \"vocabularySize\": 1, \"mergeCount\": 0, \"mergesDigest\": \"\", \"vocabularyDigest\": \"\", \"sketch\": \"!!\"}}", "PG3005", TestName = "fingerprint file with bad base64")]
     public void Malformed_fingerprint_file_is_a_PG_error(string content, string code)
     {
         using var temp = new TempDirectory();

@@ -59,7 +59,7 @@ public sealed class TrainedFixtureTests
     {
         var sharded = Fingerprint("dev-sharded");
         Assert.That(sharded.Weights!.Layers, Has.Count.EqualTo(3));
-        Assert.That(sharded.Weights.Layers.All(l => l.GramIn.Length > 0 && l.GramOut.Length > 0 && l.Norms.Length == 2 * Fingerprinter.VectorK), Is.True);
+        Assert.That(sharded.Weights.Layers.All(l => l.GramIn.Length == Fingerprinter.GramK * (Fingerprinter.GramK + 1) / 2 && l.Norms.Length == 2 * Fingerprinter.VectorK), Is.True);
         Assert.That(sharded.Weights.Embedding, Is.Not.Null);
         Assert.That(sharded.Weights.LmHead, Is.Not.Null);
         Assert.That(sharded.Files.Select(f => f.Path), Does.Contain("model.safetensors.index.json"));

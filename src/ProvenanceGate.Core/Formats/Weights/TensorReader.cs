@@ -70,6 +70,22 @@ public sealed class TensorReader : IDisposable
     }
 
     /// <summary>
+    /// Row <paramref name="row"/> of <paramref name="tensor"/> as float32 (a positioned read of that row alone): the few
+    /// anchor rows and norm gains the rotation-invariant signals need before the main pass. Rows must fit a chunk.
+    /// </summary>
+    public void ReadRow(WeightTensor tensor, long row, Span<float> destination)
+    {
+        var rowLength = tensor.RowLength;
+        if (EffectiveRowLength(tensor) != rowLength || row < 0 || row >= tensor.RowCount || destination.Length < rowLength)
+            throw new ArgumentOutOfRangeException(nameof(row), $"row {row} of '{tensor.Name}' cannot be read whole");
+        var rowBytes = (int)(rowLength * SafetensorsDTypes.SizeOf(tensor.DType));
+        EnsureRaw(rowBytes);
+        ReadExactly(Handle(tensor.FilePath), _raw.AsSpan(0, rowBytes), tensor.FileOffset + (row * rowBytes), tensor.FilePath);
+        _block.Reset(tensor.DType, _raw, rowBytes, (int)rowLength, row, 1);
+        _block.CopyRow(0, destination);
+    }
+
+    /// <summary>
     /// The row length <see cref="ReadBlocks"/> delivers: the tensor's own rows, or, when one row is longer than a
     /// chunk (huge 1-D or packed tensors), the largest divisor of it that fits, so memory stays bounded.
     /// </summary>
