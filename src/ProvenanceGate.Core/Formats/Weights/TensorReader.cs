@@ -53,17 +53,7 @@ public sealed class TensorReader : IDisposable
         {
             var rows = (int)Math.Min(rowsPerChunk, totalRows - row);
             var bytes = (int)(rows * rowBytes);
-            if (tensor.Decoder is { } decoder)
-            {
-                BytesRead += tensor.DType == SafetensorsDType.F32
-                    ? decoder.Read(handle, tensor, row * rowLength, MemoryMarshal.Cast<byte, float>(_raw.AsSpan(0, bytes)))
-                    : decoder.ReadRaw(handle, tensor, row * rowLength, _raw.AsSpan(0, bytes));
-            }
-            else
-            {
-                ReadExactly(handle, _raw.AsSpan(0, bytes), tensor.FileOffset + (row * rowBytes), tensor.FilePath);
-            }
-
+            ReadRows(handle, tensor, row, rowLength, bytes);
             _block.Reset(tensor.DType, _raw, bytes, (int)rowLength, row, rows);
             onBlock(_block);
         }
@@ -80,9 +70,27 @@ public sealed class TensorReader : IDisposable
             throw new ArgumentOutOfRangeException(nameof(row), $"row {row} of '{tensor.Name}' cannot be read whole");
         var rowBytes = (int)(rowLength * SafetensorsDTypes.SizeOf(tensor.DType));
         EnsureRaw(rowBytes);
-        ReadExactly(Handle(tensor.FilePath), _raw.AsSpan(0, rowBytes), tensor.FileOffset + (row * rowBytes), tensor.FilePath);
+        ReadRows(Handle(tensor.FilePath), tensor, row, rowLength, rowBytes);
         _block.Reset(tensor.DType, _raw, rowBytes, (int)rowLength, row, 1);
         _block.CopyRow(0, destination);
+    }
+
+    /// <summary>
+    /// Fills the first <paramref name="bytes"/> of the read buffer with rows from <paramref name="firstRow"/> on, as
+    /// stored or through the tensor's decoder (quantised, transposed, permuted or merged tensors are never read raw).
+    /// </summary>
+    private void ReadRows(SafeFileHandle handle, WeightTensor tensor, long firstRow, long rowLength, int bytes)
+    {
+        if (tensor.Decoder is { } decoder)
+        {
+            BytesRead += tensor.DType == SafetensorsDType.F32
+                ? decoder.Read(handle, tensor, firstRow * rowLength, MemoryMarshal.Cast<byte, float>(_raw.AsSpan(0, bytes)))
+                : decoder.ReadRaw(handle, tensor, firstRow * rowLength, _raw.AsSpan(0, bytes));
+        }
+        else
+        {
+            ReadExactly(handle, _raw.AsSpan(0, bytes), tensor.FileOffset + (firstRow * rowLength * SafetensorsDTypes.SizeOf(tensor.DType)), tensor.FilePath);
+        }
     }
 
     /// <summary>
