@@ -58,12 +58,22 @@ public static partial class Fingerprinter
         return FromModel(directory, config, tokenizerTask, kernels);
     }
 
-    /// <summary>A single model file: its architecture facts and tokenizer come from the file's own metadata.</summary>
+    /// <summary>
+    /// A single model file: its architecture facts and tokenizer come from the file's own metadata (GGUF), else from the
+    /// config.json and tokenizer files beside it (a pytorch_model.bin or model.onnx in its Hugging Face folder). The
+    /// tokenizer matters: the rotation-invariant signals are built on anchor tokens chosen by string.
+    /// </summary>
     private static ModelFingerprint FromModelFile(string path, INumericKernels kernels)
     {
         var weights = WeightFormats.Open(path)
             ?? throw Diagnostics.Diagnostics.ModelNotFound.Exception($"'{path}' is not a model file of a known format", path);
-        return FromModel(path, weights.Config, System.Threading.Tasks.Task.FromResult(weights.Tokenizer), kernels, weights);
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var configPath = Path.Combine(folder, "config.json");
+        var config = weights.Config ?? (File.Exists(configPath) ? ModelConfig.Read(configPath) : null);
+        var tokenizer = weights.Tokenizer is { } own
+            ? System.Threading.Tasks.Task.FromResult<TokenizerData?>(own)
+            : System.Threading.Tasks.Task.Run(() => TokenizerReader.ReadDirectory(folder));
+        return FromModel(path, config, tokenizer, kernels, weights);
     }
 
     private static ModelFingerprint FromModel(string directory, ModelConfig? config, System.Threading.Tasks.Task<TokenizerData?> tokenizerTask, INumericKernels kernels,

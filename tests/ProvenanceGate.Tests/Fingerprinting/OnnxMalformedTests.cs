@@ -83,8 +83,11 @@ public sealed class OnnxMalformedTests
         {
             var result = Cli.Run(args);
             Assert.That(result.ExitCode, Is.EqualTo(2), $"{args[0]}: {result.Stderr}");
-            // The BOM lists the directory first, and its own walk refuses a link loop (PG0007) before any ONNX is read.
-            var expected = args[0] == "bom" && text.Contains("loop-a", StringComparison.Ordinal) ? "PG0007" : code;
+            // The BOM walks the directory first, and its walk refuses a link leaving it (PG0012) or a link loop (PG0013)
+            // before any ONNX is read.
+            var expected = args[0] != "bom" ? code
+                : text.Contains("loop-a", StringComparison.Ordinal) ? "PG0013"
+                : text.Contains("escape-link", StringComparison.Ordinal) ? "PG0012" : code;
             Assert.That(result.Stderr, Does.Contain($"error {expected}:"), args[0]);
             Assert.That(result.Stderr, Does.Not.Contain("   at "), "no stack trace");
         }

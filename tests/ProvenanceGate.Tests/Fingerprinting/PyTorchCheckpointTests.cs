@@ -127,8 +127,9 @@ public sealed class PyTorchCheckpointTests
         // The checkpoint beside the config and tokenizer of its source, as a Hugging Face repository ships it.
         foreach (var file in Directory.EnumerateFiles(Trained(metadataFrom)).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
             File.Copy(file, temp.Combine(Path.GetFileName(file)));
+        // The fixture folder carries the same tokenizer files (a model file is fingerprinted with those beside it).
         foreach (var file in Directory.EnumerateFiles(Fixture(fixture)))
-            File.Copy(file, temp.Combine(Path.GetFileName(file)));
+            File.Copy(file, temp.Combine(Path.GetFileName(file)), overwrite: true);
         return temp.Path;
     }
 
@@ -226,6 +227,8 @@ public sealed class PyTorchCheckpointTests
         var bases = Directory.CreateDirectory(temp.Combine("bases")).FullName;
         File.Copy(Path.Combine(Trained("dev-base"), "model.safetensors"), Path.Combine(bases, "dev-base.safetensors"));
         File.Copy(Path.Combine(Trained("dev-twin"), "model.safetensors"), Path.Combine(bases, "dev-twin.safetensors"));
+        // A bare weights file is anchored through the tokenizer beside it (the two share one vocabulary).
+        File.Copy(Path.Combine(Trained("dev-base"), "tokenizer.json"), Path.Combine(bases, "tokenizer.json"));
         File.WriteAllText(temp.Combine("provenance.yaml"), """
             schemaVersion: 1
             model:

@@ -91,6 +91,6 @@ public sealed class GgufCliAndBomTests
         File.WriteAllText(path, "hello");
         var result = Cli.Run("fingerprint", path);
         Assert.That(result.ExitCode, Is.EqualTo(2));
-        Assert.That(result.Stderr, Does.Contain("PG0003"));
+        Assert.That(result.Stderr, Does.Contain("error PG3007:").And.Contain("not a model file of a known format"));
     }
 }
