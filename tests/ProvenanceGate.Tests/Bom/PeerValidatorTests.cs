@@ -70,6 +70,37 @@ public sealed class PeerValidatorTests
         Assert.That(exitCode, Is.EqualTo(0), peerOutput);
     }
 
+    [TestCase("1.5")]
+    [TestCase("1.6")]
+    public void CycloneDX_library_accepts_an_ai_bom_with_undeclared_models_from_a_package(string specVersion)
+    {
+        // The shape the build writes for a model found in the output: a machine-learning-model with a purl subpath into
+        // its package, provenancegate:declared=false, its sidecar files, and the edge package -> model.
+        RequirePeer();
+        using var temp = new TempDirectory();
+        var package = Directory.CreateDirectory(temp.Combine("pkg", "tools")).FullName;
+        File.WriteAllBytes(Path.Combine(package, "tiny-add.onnx"), Discovery.TinyModels.OnnxAdd());
+        var output = Directory.CreateDirectory(temp.Combine("bin", "Models")).FullName;
+        File.Copy(Path.Combine(package, "tiny-add.onnx"), Path.Combine(output, "tiny-add.onnx"));
+        File.WriteAllText(Path.Combine(output, "genai_config.json"), "{}");
+        var library = new ProvenanceGate.NuGet.NuGetPackage("Acme.Vision", "1.2.0", new string('a', 128), null, [], true, false)
+        {
+            Directory = temp.Combine("pkg"),
+            Files = ["tools/tiny-add.onnx"],
+        };
+        var builder = new AiBomBuilder(specVersion).WithApplication(new ApplicationComponent("App", "1.0.0"));
+        builder.AddLibrary(new LibraryComponent(library.Id, library.Version) { Purl = library.Purl, Properties = [("provenancegate:nuget:signed", "false")] });
+        foreach (var file in ProvenanceGate.Discovery.ShippedModelScanner.Scan(temp.Combine("bin"), new ProvenanceGate.NuGet.NuGetDependencyGraph("App", "1.0.0", "net10.0", [library])))
+            builder.AddUndeclaredModel(new ShippedModelComponent(file) { PackageRef = file.Origin.Package?.Purl });
+        var bom = temp.Combine("ai-bom.cdx.json");
+        File.WriteAllText(bom, builder.Build("0"));
+
+        Assert.That(File.ReadAllText(bom), Does.Contain("pkg:nuget/Acme.Vision@1.2.0#tools/tiny-add.onnx"));
+        Assert.That(BomValidator.Validate(File.ReadAllText(bom), bom), Is.Empty);
+        var (exitCode, peerOutput) = RunPeer(bom);
+        Assert.That(exitCode, Is.EqualTo(0), peerOutput);
+    }
+
     [Test]
     public void CycloneDX_library_rejects_a_broken_bom()
     {
