@@ -63,24 +63,7 @@ public sealed partial class PackagedModelTests
               license: Apache-2.0
               task: tabular-regression
             """);
-        File.WriteAllText(App.Project, $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <ProvenanceGateSigningKey>../SignedModelApp/keys/sample-signing.key</ProvenanceGateSigningKey>
-                <ProvenanceGateTrustedKeys>../SignedModelApp/keys/sample-signing.pub</ProvenanceGateTrustedKeys>
-                <ProvenanceGateVerifyOnBuild>true</ProvenanceGateVerifyOnBuild>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="ProvenanceGate.Build" Version="{PackagesFixture.PackageVersion}" PrivateAssets="all" />
-                <PackageReference Include="{ModelPackageId}" Version="1.0.0" />
-              </ItemGroup>
-              <ItemGroup>
-                {declaredModel}
-              </ItemGroup>
-            </Project>
-            """);
+        File.WriteAllText(App.Project, ConsumerProject(ModelPackageId, "1.0.0", declaredModel));
     }
 
     [Test, Order(1)]
@@ -124,21 +107,7 @@ public sealed partial class PackagedModelTests
         var app = new Sample("ResNetConsumerApp");
         Directory.CreateDirectory(app.Directory);
         File.WriteAllText(Path.Combine(app.Directory, "Program.cs"), "System.Console.WriteLine(\"resnet\");\n");
-        File.WriteAllText(app.Project, $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <ProvenanceGateSigningKey>../SignedModelApp/keys/sample-signing.key</ProvenanceGateSigningKey>
-                <ProvenanceGateTrustedKeys>../SignedModelApp/keys/sample-signing.pub</ProvenanceGateTrustedKeys>
-                <ProvenanceGateVerifyOnBuild>true</ProvenanceGateVerifyOnBuild>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="ProvenanceGate.Build" Version="{PackagesFixture.PackageVersion}" PrivateAssets="all" />
-                <PackageReference Include="Microsoft.ML.DnnImageFeaturizer.ResNet18" Version="0.24.0" />
-              </ItemGroup>
-            </Project>
-            """);
+        File.WriteAllText(app.Project, ConsumerProject("Microsoft.ML.DnnImageFeaturizer.ResNet18", "0.24.0"));
 
         var build = app.Run("build", app.Project);
 
@@ -208,21 +177,7 @@ public sealed partial class PackagedModelTests
         var app = new Sample("ModelPackageConsumerApp");
         Directory.CreateDirectory(app.Directory);
         File.WriteAllText(Path.Combine(app.Directory, "Program.cs"), "System.Console.WriteLine(\"chat\");\n");
-        File.WriteAllText(app.Project, $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <ProvenanceGateSigningKey>../SignedModelApp/keys/sample-signing.key</ProvenanceGateSigningKey>
-                <ProvenanceGateTrustedKeys>../SignedModelApp/keys/sample-signing.pub</ProvenanceGateTrustedKeys>
-                <ProvenanceGateVerifyOnBuild>true</ProvenanceGateVerifyOnBuild>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="ProvenanceGate.Build" Version="{PackagesFixture.PackageVersion}" PrivateAssets="all" />
-                <PackageReference Include="Acme.SampleFinetune" Version="1.0.0" />
-              </ItemGroup>
-            </Project>
-            """);
+        File.WriteAllText(app.Project, ConsumerProject("Acme.SampleFinetune", "1.0.0"));
 
         var green = app.Run("build", app.Project);
 
@@ -246,6 +201,26 @@ public sealed partial class PackagedModelTests
         Assert.That(red.ExitCode, Is.Not.Zero, red.ToString());
         Assert.That(UndeclaredAtProject().Matches(red.Output).Select(m => m.Groups["path"].Value).Distinct(), Is.EqualTo((string[])["models/sample-finetune/model.safetensors"]), red.ToString());
     }
+
+    /// <summary>An app with the gate on, signing with the sample key, that references <paramref name="package"/>.</summary>
+    private static string ConsumerProject(string package, string version, string items = "") => $"""
+        <Project Sdk="Microsoft.NET.Sdk">
+          <PropertyGroup>
+            <OutputType>Exe</OutputType>
+            <TargetFramework>net10.0</TargetFramework>
+            <ProvenanceGateSigningKey>../SignedModelApp/keys/sample-signing.key</ProvenanceGateSigningKey>
+            <ProvenanceGateTrustedKeys>../SignedModelApp/keys/sample-signing.pub</ProvenanceGateTrustedKeys>
+            <ProvenanceGateVerifyOnBuild>true</ProvenanceGateVerifyOnBuild>
+          </PropertyGroup>
+          <ItemGroup>
+            <PackageReference Include="ProvenanceGate.Build" Version="{PackagesFixture.PackageVersion}" PrivateAssets="all" />
+            <PackageReference Include="{package}" Version="{version}" />
+          </ItemGroup>
+          <ItemGroup>
+            {items}
+          </ItemGroup>
+        </Project>
+        """;
 
     /// <summary>"…/OnnxConsumerApp.csproj : error PG4090: model file 'Models/tiny-add.onnx' (…)": the fix goes in the project file.</summary>
     [GeneratedRegex(@"\.csproj\s?: error PG4090: model file '(?<path>[^']+)'", RegexOptions.Multiline)]
