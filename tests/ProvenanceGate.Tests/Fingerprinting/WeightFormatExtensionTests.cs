@@ -52,7 +52,8 @@ public sealed class WeightFormatExtensionTests
         var fromFile = Fingerprinter.FromModelDirectory(Path.Combine(directory, "model.safetensors"));
 
         Assert.That(fromFile.Name, Is.EqualTo("model"));
-        Assert.That(fromFile.Config, Is.Null, "a bare safetensors file carries no architecture facts");
+        Assert.That(fromFile.Config?.ArchHash, Is.EqualTo(fromDirectory.Config!.ArchHash), "a bare safetensors file is read with the config.json beside it");
+        Assert.That(fromFile.Tokenizer?.VocabularyDigest, Is.EqualTo(fromDirectory.Tokenizer!.VocabularyDigest), "and with the tokenizer beside it");
         Assert.That(fromFile.Weights!.TensorHashes, Is.EqualTo(fromDirectory.Weights!.TensorHashes));
         Assert.That(fromFile.Model.ParameterCount, Is.EqualTo(fromDirectory.Model.ParameterCount));
     }
