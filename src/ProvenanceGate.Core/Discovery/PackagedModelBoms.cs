@@ -67,7 +67,7 @@ public static class PackagedModelBoms
         JsonObject bom;
         try
         {
-            bom = JsonNode.Parse(File.ReadAllBytes(bomPath), documentOptions: new JsonDocumentOptions { MaxDepth = 256 }) as JsonObject
+            bom = JsonNode.Parse(IO.InputFile.ReadAllBytes(bomPath, IO.InputLimit.Bom), documentOptions: new JsonDocumentOptions { MaxDepth = 256, AllowDuplicateProperties = false }) as JsonObject
                 ?? throw new JsonException("not a JSON object");
         }
         catch (JsonException ex)

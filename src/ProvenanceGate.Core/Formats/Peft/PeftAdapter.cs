@@ -34,7 +34,7 @@ public static class PeftAdapter
             throw Malformed(path, "adapter_config.json is larger than 1 MiB");
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { MaxDepth = 16 });
+            using var document = JsonDocument.Parse(IO.InputFile.ReadAllBytes(path, IO.InputLimit.ModelConfig), new JsonDocumentOptions { MaxDepth = 16 });
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
                 throw Malformed(path, "not a JSON object");
