@@ -94,7 +94,7 @@ internal sealed class GgufScenario : IBenchScenario
         {
             var heads_ = tensor.Name.EndsWith("q_proj.weight", StringComparison.Ordinal) ? heads : tensor.Name.EndsWith("k_proj.weight", StringComparison.Ordinal) ? kvHeads : 0;
             var tensorType = tensor.Shape.Count == 1 ? GgmlType.F32 : type;
-            sources.Add(new GgufTensorSource(GgufName(tensor.Name), tensor.Shape, tensorType, stream => WriteTensor(stream, tensor, tensorType, heads_)));
+            sources.Add(new GgufTensorSource(ProvenanceGate.Models.SyntheticDerivatives.GgufName(tensor.Name), tensor.Shape, tensorType, stream => WriteTensor(stream, tensor, tensorType, heads_)));
         }
 
         GgufWriter.Write(output, metadata, sources);
@@ -127,18 +127,4 @@ internal sealed class GgufScenario : IBenchScenario
         }
     }
 
-    private static string GgufName(string name) => name
-        .Replace("model.embed_tokens.weight", "token_embd.weight", StringComparison.Ordinal)
-        .Replace("model.norm.weight", "output_norm.weight", StringComparison.Ordinal)
-        .Replace("lm_head.weight", "output.weight", StringComparison.Ordinal)
-        .Replace("model.layers.", "blk.", StringComparison.Ordinal)
-        .Replace("input_layernorm", "attn_norm", StringComparison.Ordinal)
-        .Replace("post_attention_layernorm", "ffn_norm", StringComparison.Ordinal)
-        .Replace("self_attn.q_proj", "attn_q", StringComparison.Ordinal)
-        .Replace("self_attn.k_proj", "attn_k", StringComparison.Ordinal)
-        .Replace("self_attn.v_proj", "attn_v", StringComparison.Ordinal)
-        .Replace("self_attn.o_proj", "attn_output", StringComparison.Ordinal)
-        .Replace("mlp.gate_proj", "ffn_gate", StringComparison.Ordinal)
-        .Replace("mlp.up_proj", "ffn_up", StringComparison.Ordinal)
-        .Replace("mlp.down_proj", "ffn_down", StringComparison.Ordinal);
 }

@@ -165,23 +165,23 @@ public static class SyntheticDerivatives
     }
 
     /// <summary>llama.cpp/GGUF-style names (token_embd, blk.N.attn_q, output, ...).</summary>
-    public static List<NamedTensor> RenameToGguf(IEnumerable<NamedTensor> tensors) => tensors.Select(t => t with
-    {
-        Name = t.Name
-            .Replace("model.embed_tokens.weight", "token_embd.weight", StringComparison.Ordinal)
-            .Replace("model.norm.weight", "output_norm.weight", StringComparison.Ordinal)
-            .Replace("lm_head.weight", "output.weight", StringComparison.Ordinal)
-            .Replace("model.layers.", "blk.", StringComparison.Ordinal)
-            .Replace("input_layernorm", "attn_norm", StringComparison.Ordinal)
-            .Replace("post_attention_layernorm", "ffn_norm", StringComparison.Ordinal)
-            .Replace("self_attn.q_proj", "attn_q", StringComparison.Ordinal)
-            .Replace("self_attn.k_proj", "attn_k", StringComparison.Ordinal)
-            .Replace("self_attn.v_proj", "attn_v", StringComparison.Ordinal)
-            .Replace("self_attn.o_proj", "attn_output", StringComparison.Ordinal)
-            .Replace("mlp.gate_proj", "ffn_gate", StringComparison.Ordinal)
-            .Replace("mlp.up_proj", "ffn_up", StringComparison.Ordinal)
-            .Replace("mlp.down_proj", "ffn_down", StringComparison.Ordinal),
-    }).ToList();
+    public static List<NamedTensor> RenameToGguf(IEnumerable<NamedTensor> tensors) => tensors.Select(t => t with { Name = GgufName(t.Name) }).ToList();
+
+    /// <summary>The GGUF name llama.cpp's converter gives a Hugging Face Llama tensor name.</summary>
+    public static string GgufName(string name) => name
+        .Replace("model.embed_tokens.weight", "token_embd.weight", StringComparison.Ordinal)
+        .Replace("model.norm.weight", "output_norm.weight", StringComparison.Ordinal)
+        .Replace("lm_head.weight", "output.weight", StringComparison.Ordinal)
+        .Replace("model.layers.", "blk.", StringComparison.Ordinal)
+        .Replace("input_layernorm", "attn_norm", StringComparison.Ordinal)
+        .Replace("post_attention_layernorm", "ffn_norm", StringComparison.Ordinal)
+        .Replace("self_attn.q_proj", "attn_q", StringComparison.Ordinal)
+        .Replace("self_attn.k_proj", "attn_k", StringComparison.Ordinal)
+        .Replace("self_attn.v_proj", "attn_v", StringComparison.Ordinal)
+        .Replace("self_attn.o_proj", "attn_output", StringComparison.Ordinal)
+        .Replace("mlp.gate_proj", "ffn_gate", StringComparison.Ordinal)
+        .Replace("mlp.up_proj", "ffn_up", StringComparison.Ordinal)
+        .Replace("mlp.down_proj", "ffn_down", StringComparison.Ordinal);
 
     public static string Layer(int layer, string suffix) => string.Create(CultureInfo.InvariantCulture, $"model.layers.{layer}.{suffix}");
 

@@ -82,7 +82,7 @@ public static class GgufFixtures
         foreach (var tensor in weights.Tensors)
         {
             var values = ReadValues(tensor);
-            var ggufName = GgufName(tensor.Name);
+            var ggufName = ProvenanceGate.Models.SyntheticDerivatives.GgufName(tensor.Name);
             if (tensor.Name.EndsWith("q_proj.weight", StringComparison.Ordinal))
                 values = Permute(values, (int)tensor.Shape[1], heads);
             else if (tensor.Name.EndsWith("k_proj.weight", StringComparison.Ordinal))
@@ -143,20 +143,6 @@ public static class GgufFixtures
         return permuted;
     }
 
-    private static string GgufName(string name) => name
-        .Replace("model.embed_tokens.weight", "token_embd.weight", StringComparison.Ordinal)
-        .Replace("model.norm.weight", "output_norm.weight", StringComparison.Ordinal)
-        .Replace("lm_head.weight", "output.weight", StringComparison.Ordinal)
-        .Replace("model.layers.", "blk.", StringComparison.Ordinal)
-        .Replace("input_layernorm", "attn_norm", StringComparison.Ordinal)
-        .Replace("post_attention_layernorm", "ffn_norm", StringComparison.Ordinal)
-        .Replace("self_attn.q_proj", "attn_q", StringComparison.Ordinal)
-        .Replace("self_attn.k_proj", "attn_k", StringComparison.Ordinal)
-        .Replace("self_attn.v_proj", "attn_v", StringComparison.Ordinal)
-        .Replace("self_attn.o_proj", "attn_output", StringComparison.Ordinal)
-        .Replace("mlp.gate_proj", "ffn_gate", StringComparison.Ordinal)
-        .Replace("mlp.up_proj", "ffn_up", StringComparison.Ordinal)
-        .Replace("mlp.down_proj", "ffn_down", StringComparison.Ordinal);
 
     /// <summary>
     /// tokenizer.ggml.* from a SentencePiece model, as the converter's _create_vocab_sentencepiece writes them:
