@@ -81,6 +81,10 @@ public static class Diagnostics
     public static readonly DiagnosticDescriptor AdapterMalformed = new("PG3044", "Malformed PEFT adapter", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor AdapterBaseMismatch = new("PG3045", "Adapter does not fit its base model", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor AdapterNeedsBase = new("PG3046", "PEFT adapter needs its base model", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor AcceleratorUnavailable = new("PG3050", "Requested accelerator is not available", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor AcceleratorFallback = new("PG3051", "GPU accelerator unusable: fingerprinting on the CPU", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor AcceleratorChosen = new("PG3052", "Accelerator in use", ExitCodes.InputError);
+    public static readonly DiagnosticDescriptor AcceleratorUnknown = new("PG3053", "Unknown accelerator name", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor GgufMalformed = new("PG3030", "Malformed GGUF file", ExitCodes.InputError);
     public static readonly DiagnosticDescriptor GgufAmbiguous = new("PG3031", "Several GGUF files in one model directory", ExitCodes.InputError);
 

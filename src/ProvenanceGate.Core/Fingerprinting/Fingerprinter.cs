@@ -738,7 +738,7 @@ public static partial class Fingerprinter
         private readonly int _width;
         private readonly bool _residualIsColumns;
         private readonly INumericKernels _kernels;
-        private readonly ILinearAlgebraKernels _linear = LinearAlgebraKernels.Default;
+        private readonly ILinearAlgebraKernels _linear = LinearAlgebraKernels.Current;
         private readonly double[] _gram;
         private readonly float[] _projection;
         private readonly float[] _column;
@@ -777,13 +777,7 @@ public static partial class Fingerprinter
         {
             if (_residualIsColumns)
             {
-                // P (n × rows) = A_g · blockᵀ, anchor-major: exactly the column layout the Gram kernel takes.
-                var rows = block.RowCount;
-                var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(_n * rows);
-                var projection = buffer.AsSpan(0, _n * rows);
-                _linear.MultiplyTransposed(_anchors, block.Values, _width, projection);
-                _kernels.AccumulateGramColumns(projection, _n, _gram);
-                System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+                _linear.AccumulateProjectedGram(_anchors, block.Values, _width, _gram);
                 return;
             }
 
