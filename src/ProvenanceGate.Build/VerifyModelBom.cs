@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Build.Framework;
+using ProvenanceGate.Fingerprinting;
 using ProvenanceGate.Verification;
 
 namespace ProvenanceGate.Build;
@@ -46,6 +47,12 @@ public sealed class VerifyModelBom : Microsoft.Build.Utilities.Task
     /// <summary><c>@(ProvenanceModel)</c>: the model directories whose files and lineage the gate checks.</summary>
     public ITaskItem[] Models { get; set; } = [];
 
+    /// <summary>
+    /// $(ProvenanceGateAccelerator): auto, cpu, cuda or opencl for the lineage fingerprints; empty means
+    /// PROVENANCEGATE_ACCELERATOR, else auto. ILGPU is loaded only when a GPU is asked for or answers.
+    /// </summary>
+    public string? Accelerator { get; set; }
+
     public override bool Execute() => TaskDiagnostics.Run(Log, () =>
     {
         var models = ModelItem.FromItems(Models, ProjectDirectory, () => NuGet.NuGetAssetsReader.Read(ProjectAssetsFile ?? "", TargetFramework));
@@ -61,7 +68,10 @@ public sealed class VerifyModelBom : Microsoft.Build.Utilities.Task
             ModelDirectories = models.Select(m => new GateModelDirectory(m.Directory, BaseFingerprints: m.BaseFingerprint)).ToList(),
             Now = IO.SourceDate.Resolve(),
         };
-        Report(Gate.Verify(options));
+        var accelerator = AcceleratorSelector.Select(AcceleratorSelector.Resolve(Accelerator, "ProvenanceGateAccelerator"), d => TaskDiagnostics.Log(Log, d));
+        Log.LogMessage(MessageImportance.Low, $"ProvenanceGate: accelerator {accelerator.Name} ({accelerator.Device})");
+        using (accelerator.Use())
+            Report(Gate.Verify(options));
     });
 
     private string? ResolvePolicy()

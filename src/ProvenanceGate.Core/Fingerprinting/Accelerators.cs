@@ -19,10 +19,28 @@ public enum AcceleratorKind
 /// <summary>A chosen backend: its kernels, the name recorded in fingerprint files, and the device in words.</summary>
 public sealed record ComputeAccelerator(string Name, ILinearAlgebraKernels Kernels, string Device)
 {
+    private static readonly AsyncLocal<ComputeAccelerator?> Ambient = new();
+
     public static ComputeAccelerator Cpu { get; } = new("cpu", LinearAlgebraKernels.Default, "SIMD on the CPU");
 
-    /// <summary>Makes these kernels <see cref="LinearAlgebraKernels.Current"/> until disposed.</summary>
-    public IDisposable Use() => LinearAlgebraKernels.Use(Kernels);
+    /// <summary>The accelerator in use on this logical thread and the tasks it starts (the fingerprinter's workers); <see cref="Cpu"/> unless one was chosen.</summary>
+    public static ComputeAccelerator Current => Ambient.Value ?? Cpu;
+
+    /// <summary>
+    /// Makes this accelerator <see cref="Current"/> until the result is disposed. Scoped to the execution context rather
+    /// than the process, so that concurrent callers (tests, MSBuild nodes) do not interfere.
+    /// </summary>
+    public IDisposable Use()
+    {
+        var previous = Ambient.Value;
+        Ambient.Value = this;
+        return new Restore(() => Ambient.Value = previous);
+    }
+
+    private sealed class Restore(Action restore) : IDisposable
+    {
+        public void Dispose() => restore();
+    }
 }
 
 /// <summary>

@@ -157,6 +157,7 @@ public static partial class Fingerprinter
                 config.KeyValueHeads, config.IntermediateSize, config.VocabSize, config.MaxPositionEmbeddings, config.HiddenAct, config.ArchHash),
             Tokenizer = tokenizerTask.GetAwaiter().GetResult() is null ? null : summaryTask.GetAwaiter().GetResult(),
             Weights = weightSignals,
+            Producer = new FingerprintProducer(ComputeAccelerator.Current.Name),
         };
     }
 

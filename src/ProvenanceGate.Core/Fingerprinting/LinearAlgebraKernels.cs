@@ -32,30 +32,12 @@ public interface ILinearAlgebraKernels
 
 public static class LinearAlgebraKernels
 {
-    private static readonly AsyncLocal<ILinearAlgebraKernels?> Ambient = new();
-
     public static ILinearAlgebraKernels Default { get; } = new SimdLinearAlgebraKernels();
 
     public static ILinearAlgebraKernels Scalar { get; } = new ScalarLinearAlgebraKernels();
 
-    /// <summary>The kernels fingerprinting uses on this logical thread and the tasks it starts: the chosen accelerator, else <see cref="Default"/>.</summary>
-    public static ILinearAlgebraKernels Current => Ambient.Value ?? Default;
-
-    /// <summary>
-    /// Makes <paramref name="kernels"/> <see cref="Current"/> until the result is disposed. Scoped to the execution
-    /// context (it flows into the fingerprinter's worker tasks), so concurrent callers in one process do not interfere.
-    /// </summary>
-    public static IDisposable Use(ILinearAlgebraKernels kernels)
-    {
-        var previous = Ambient.Value;
-        Ambient.Value = kernels;
-        return new Restore(() => Ambient.Value = previous);
-    }
-
-    private sealed class Restore(Action restore) : IDisposable
-    {
-        public void Dispose() => restore();
-    }
+    /// <summary>The kernels of <see cref="ComputeAccelerator.Current"/>: what fingerprinting runs its products on.</summary>
+    public static ILinearAlgebraKernels Current => ComputeAccelerator.Current.Kernels;
 }
 
 /// <summary>The Newton–Schulz polar iteration's parameters and its host implementation over any kernels' products.</summary>

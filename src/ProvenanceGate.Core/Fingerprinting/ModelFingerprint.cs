@@ -32,7 +32,13 @@ public sealed record ModelFingerprint
     public TokenizerSummary? Tokenizer { get; init; }
 
     public WeightSignals? Weights { get; init; }
+
+    /// <summary>How the fingerprint was computed (the accelerator): a record for people, never compared as evidence.</summary>
+    public FingerprintProducer? Producer { get; init; }
 }
+
+/// <summary>The accelerator name (<c>cpu</c>, <c>cuda</c>, <c>opencl</c>) that ran the fingerprint's dense kernels.</summary>
+public sealed record FingerprintProducer(string Accelerator);
 
 public sealed record ModelIdentity(string Format, long ParameterCount, int TensorCount, long WeightBytes, IReadOnlyList<string> DTypes);
 

@@ -20,8 +20,10 @@ internal static class CompareCommand
         format.AcceptOnlyFromAmong("text", "json");
         var noCache = new Option<bool>("--no-cache") { Description = "Do not read or write the fingerprint cache" };
         var command = new Command("compare", "Decide whether two models' weights share lineage: identical-weights, derived, independent or insufficient-evidence.") { first, second, format, noCache };
+        var accelerator = AcceleratorOptions.AddTo(command);
         command.SetHandler(context =>
         {
+            using var selected = accelerator.Apply(context);
             var cache = context.Get(noCache) ? null : FingerprintCache.Default;
             var a = FingerprintLoader.Load(context.Get(first)!, cache);
             var b = FingerprintLoader.Load(context.Get(second)!, cache);

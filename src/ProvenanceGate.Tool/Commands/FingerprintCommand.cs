@@ -14,8 +14,10 @@ internal static class FingerprintCommand
         var output = new Option<string>("--output", "-o") { Description = "Fingerprint file to write (default: <dir-name>.fingerprint.json in the current directory)" };
         var noCache = new Option<bool>("--no-cache") { Description = "Do not read or write the fingerprint cache" };
         var command = new Command("fingerprint", "Compute a model's weight fingerprint (streamed, bounded memory) and write it as <name>.fingerprint.json.") { model, baseModel, output, noCache };
+        var accelerator = AcceleratorOptions.AddTo(command);
         command.SetHandler(context =>
         {
+            using var selected = accelerator.Apply(context);
             var directory = context.Get(model)!;
             if (!Directory.Exists(directory) && !File.Exists(directory))
                 throw Diagnostics.Diagnostics.DirectoryNotFound.Exception($"model directory '{directory}' does not exist", directory);

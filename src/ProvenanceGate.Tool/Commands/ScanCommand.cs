@@ -17,8 +17,10 @@ internal static class ScanCommand
         format.AcceptOnlyFromAmong("text", "json");
         var noCache = new Option<bool>("--no-cache") { Description = "Do not read or write the fingerprint cache" };
         var command = new Command("scan", "Rank known models related to this one: weight-level matches from --db first, then the bundled base-model catalogue (metadata only).") { model, db, top, format, noCache };
+        var accelerator = AcceleratorOptions.AddTo(command);
         command.SetHandler(context =>
         {
+            using var selected = accelerator.Apply(context);
             var count = context.Get(top);
             if (count <= 0)
                 throw Diagnostics.Diagnostics.UsageError.Exception("--top must be a positive number");

@@ -39,8 +39,10 @@ internal static class VerifyCommand
         {
             bom, policy, key, signature, bundle, modelDirectory, scanOutput, baseFingerprints, format, output, report, failOn, timestamp,
         };
+        var accelerator = AcceleratorOptions.AddTo(command);
         command.SetHandler(context =>
         {
+            using var selected = accelerator.Apply(context);
             if (context.Get(signature) is not null && context.Get(bundle) is not null)
                 throw Diagnostics.Diagnostics.UsageError.Exception("pass either --signature or --bundle, not both");
             var extraReports = ParseReports(context.Get(report) ?? []);
