@@ -13,6 +13,9 @@ namespace ProvenanceGate.Accelerators.Ilgpu;
 /// </summary>
 public sealed class IlgpuBackend : IAcceleratorBackend
 {
+    /// <summary>ILGPU's CPU emulator shaped to run one 16×16 product tile per group (its default device allows 16 threads).</summary>
+    public static CPUDevice EmulatedDevice { get; } = new(numThreadsPerWarp: IlgpuKernels.Tile, numWarpsPerMultiprocessor: IlgpuKernels.Tile, numMultiprocessors: 1);
+
     public ComputeAccelerator? Create(AcceleratorKind kind)
     {
         // IEEE float semantics (no fast math): results must match the CPU path within the documented tolerance.
@@ -23,7 +26,7 @@ public sealed class IlgpuBackend : IAcceleratorBackend
                 AcceleratorKind.Cuda => builder.Cuda(),
                 // Only GPUs: an OpenCL CPU device (pocl) is slower than the SIMD path it would replace.
                 AcceleratorKind.OpenCL => builder.OpenCL(device => device.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU),
-                AcceleratorKind.IlgpuCpu => builder.CPU(),
+                AcceleratorKind.IlgpuCpu => builder.CPU(EmulatedDevice),
                 _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not an ILGPU accelerator"),
             };
             configured.Optimize(OptimizationLevel.O1);

@@ -32,9 +32,13 @@ public sealed class IlgpuKernels : ILinearAlgebraKernels, IDisposable
     private MemoryBuffer1D<float, Stride1D.Dense>? _projection;
     private MemoryBuffer1D<float, Stride1D.Dense>? _gram;
 
-    public IlgpuKernels(Accelerator accelerator)
+    private readonly int _maxChunkElements;
+
+    /// <param name="maxChunkElements">The streaming bound; tests lower it to exercise the chunked path on small inputs.</param>
+    public IlgpuKernels(Accelerator accelerator, int maxChunkElements = MaxChunkElements)
     {
         _accelerator = accelerator;
+        _maxChunkElements = maxChunkElements;
         _multiply = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, int, ArrayView<float>>(MultiplyTransposedKernel);
         _identityStep = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>>(IdentityStepKernel);
         _transpose = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, int, ArrayView<float>>(TransposeKernel);
@@ -46,7 +50,7 @@ public sealed class IlgpuKernels : ILinearAlgebraKernels, IDisposable
         if (m == 0 || n == 0)
             return;
         // Rows of A stream in chunks; B goes up once (callers keep B the smaller side: anchors, or a d×d matrix).
-        var chunkRows = Math.Max(1, Math.Min(m, MaxChunkElements / Math.Max(k, n)));
+        var chunkRows = Math.Max(1, Math.Min(m, _maxChunkElements / Math.Max(k, n)));
         lock (_gate)
         {
             using var right = _accelerator.Allocate1D<float>(b.Length);
@@ -76,7 +80,7 @@ public sealed class IlgpuKernels : ILinearAlgebraKernels, IDisposable
         var total = rows.Length / k;
         if (n == 0 || total == 0)
             return;
-        var chunkRows = Math.Max(1, Math.Min(total, MaxChunkElements / k));
+        var chunkRows = Math.Max(1, Math.Min(total, _maxChunkElements / Math.Max(k, n)));
         var partial = new float[n * n];
         lock (_gate)
         {
@@ -121,9 +125,10 @@ public sealed class IlgpuKernels : ILinearAlgebraKernels, IDisposable
                 Multiply(x.View, d, x.View, d, d, s.View);
                 _identityStep(d, s.View, d, rowErrors.View);
                 rowErrors.View.CopyToCPU(_accelerator.DefaultStream, errors.AsSpan());
-                if (!(MaxWithNaN(errors) >= OrthogonalAlignment.Tolerance))
+                var error = MaxWithNaN(errors);
+                if (float.IsNaN(error) || error < OrthogonalAlignment.Tolerance)
                 {
-                    iterations = iteration;
+                    iterations = float.IsNaN(error) ? OrthogonalAlignment.MaxIterations : iteration;
                     break;
                 }
 

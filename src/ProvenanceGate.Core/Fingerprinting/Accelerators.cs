@@ -72,9 +72,6 @@ public static class AcceleratorSelector
     // One device context per kind and process: creating one compiles the kernels (hundreds of ms on a GPU).
     private static readonly ConcurrentDictionary<AcceleratorKind, Lazy<ComputeAccelerator?>> Created = new();
 
-    /// <summary>Probes a GPU of the kind without ILGPU; replaceable by tests that play a machine with a driver.</summary>
-    internal static Func<AcceleratorKind, bool> GpuDriverAnswers { get; set; } = NativeGpuProbe.HasGpu;
-
     public static AcceleratorKind Parse(string? name, string origin) => name?.Trim().ToLowerInvariant() switch
     {
         null or "" or "auto" => AcceleratorKind.Auto,
@@ -94,7 +91,10 @@ public static class AcceleratorSelector
     }
 
     /// <param name="notice">Receives the one PG3051 line when a GPU driver answers but its backend cannot be used.</param>
-    public static ComputeAccelerator Select(AcceleratorKind kind, Action<Diagnostic> notice)
+    public static ComputeAccelerator Select(AcceleratorKind kind, Action<Diagnostic> notice) => Select(kind, notice, NativeGpuProbe.HasGpu);
+
+    /// <param name="gpuDriverAnswers">Whether a GPU of the kind answers its driver (without ILGPU); tests play other machines with it.</param>
+    internal static ComputeAccelerator Select(AcceleratorKind kind, Action<Diagnostic> notice, Func<AcceleratorKind, bool> gpuDriverAnswers)
     {
         switch (kind)
         {
@@ -103,7 +103,7 @@ public static class AcceleratorSelector
             case AcceleratorKind.Auto:
                 foreach (var gpu in (AcceleratorKind[])[AcceleratorKind.Cuda, AcceleratorKind.OpenCL])
                 {
-                    if (!GpuDriverAnswers(gpu))
+                    if (!gpuDriverAnswers(gpu))
                         continue;
                     try
                     {
@@ -121,7 +121,7 @@ public static class AcceleratorSelector
 
                 return ComputeAccelerator.Cpu;
             default:
-                if (kind != AcceleratorKind.IlgpuCpu && !GpuDriverAnswers(kind))
+                if (kind != AcceleratorKind.IlgpuCpu && !gpuDriverAnswers(kind))
                     throw Unavailable(kind, $"no {Describe(kind)} driver with a GPU was found");
                 try
                 {

@@ -25,7 +25,7 @@ public interface ILinearAlgebraKernels
     /// <summary>
     /// The orthogonal factor Q of the polar decomposition M = Q·H of a square d×d matrix (Q = U·Vᵀ of M's SVD): the
     /// rotation that best aligns two residual bases (orthogonal Procrustes). Newton–Schulz iteration, products only;
-    /// returns the iterations taken (<see cref="OrthogonalAlignment.MaxIterations"/> when it did not converge).
+    /// returns the iterations taken (<see cref="OrthogonalAlignment.MaxIterations"/> when it did not converge, as for a NaN or ∞ in M).
     /// </summary>
     int AlignOrthogonal(ReadOnlySpan<float> m, int d, Span<float> q);
 }
@@ -65,7 +65,10 @@ public static class OrthogonalAlignment
         for (var iteration = 0; iteration < MaxIterations; iteration++)
         {
             kernels.MultiplyTransposed(x, x, d, s);
-            if (!(ToIdentityStep(s, d) >= Tolerance))
+            var error = ToIdentityStep(s, d);
+            if (float.IsNaN(error))
+                return MaxIterations;
+            if (error < Tolerance)
                 return iteration;
             Transpose(x, d, transposed);
             kernels.MultiplyTransposed(s, transposed, d, x);
@@ -74,7 +77,7 @@ public static class OrthogonalAlignment
         return MaxIterations;
     }
 
-    /// <summary>S ← 1.5·I − 0.5·S in place; returns max |S − I| before the update (NaN propagates: it never converges).</summary>
+    /// <summary>S ← 1.5·I − 0.5·S in place; returns max |S − I| before the update, NaN when S holds one (a NaN or ∞ in M: no rotation).</summary>
     private static float ToIdentityStep(Span<float> s, int d)
     {
         var error = 0f;
