@@ -23,6 +23,7 @@ public sealed class IlgpuKernels : ILinearAlgebraKernels, IDisposable
     public const int AnchorSlots = 8;
 
     private readonly Accelerator _accelerator;
+    private readonly int _maxChunkElements;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int, ArrayView<float>> _multiply;
     private readonly Action<Index1D, ArrayView<float>, int, ArrayView<float>> _identityStep;
     private readonly Action<Index2D, ArrayView<float>, int, ArrayView<float>> _transpose;
@@ -31,8 +32,6 @@ public sealed class IlgpuKernels : ILinearAlgebraKernels, IDisposable
     private MemoryBuffer1D<float, Stride1D.Dense>? _rows;
     private MemoryBuffer1D<float, Stride1D.Dense>? _projection;
     private MemoryBuffer1D<float, Stride1D.Dense>? _gram;
-
-    private readonly int _maxChunkElements;
 
     /// <param name="maxChunkElements">The streaming bound; tests lower it to exercise the chunked path on small inputs.</param>
     public IlgpuKernels(Accelerator accelerator, int maxChunkElements = MaxChunkElements)
@@ -43,6 +42,8 @@ public sealed class IlgpuKernels : ILinearAlgebraKernels, IDisposable
         _identityStep = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>>(IdentityStepKernel);
         _transpose = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, int, ArrayView<float>>(TransposeKernel);
     }
+
+    public Accelerator Accelerator => _accelerator;
 
     public void MultiplyTransposed(ReadOnlySpan<float> a, ReadOnlySpan<float> b, int k, Span<float> c)
     {
