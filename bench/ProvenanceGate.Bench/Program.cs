@@ -19,6 +19,7 @@ IBenchScenario[] scenarios =
     new OnnxThroughputScenario(),
     new FingerprintMemoryScenario("onnx-memory", OnnxBenchModel.Get),
     new GgufScenario(),
+    new AcceleratorScenario(),
 
     // verify gate
     new VerifyGateScenario(),

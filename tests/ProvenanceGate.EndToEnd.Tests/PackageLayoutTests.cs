@@ -10,6 +10,7 @@ public sealed class PackageLayoutTests
         "buildMultiTargeting/ProvenanceGate.Build.props", "buildMultiTargeting/ProvenanceGate.Build.targets",
         "tasks/net10.0/ProvenanceGate.Build.dll", "tasks/net10.0/ProvenanceGate.Core.dll",
         "tasks/net10.0/YamlDotNet.dll", "tasks/net10.0/BouncyCastle.Cryptography.dll", "tasks/net10.0/System.Numerics.Tensors.dll",
+        "tasks/net10.0/ProvenanceGate.Accelerators.Ilgpu.dll", "tasks/net10.0/ILGPU.dll",
     ];
 
     [Test]

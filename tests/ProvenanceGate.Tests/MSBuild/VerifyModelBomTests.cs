@@ -95,4 +95,21 @@ public sealed class VerifyModelBomTests
         Assert.That(engine.Errors, Has.Count.EqualTo(1), string.Join("\n", engine.Errors));
         Assert.That(engine.Errors[0], Does.Contain("error PG4070: the weights of 'acme/chat-b@1.0.0' do not derive from its declared base 'acme/other-base'"));
     }
+
+    [Test]
+    public void Accelerator_property_reaches_the_gate_and_a_bad_one_fails_the_build()
+    {
+        using var temp = new TempDirectory();
+        var (bom, _, _) = TwoModelBom.Write(temp, _fixture, declarationsInModelDirectories: true);
+        var (task, engine) = Create(temp, bom);
+        task.Accelerator = "ilgpu-cpu";
+        Assert.That(task.Execute(), Is.True, string.Join("\n", engine.Errors));
+        Assert.That(engine.Messages, Has.Some.StartsWith("ProvenanceGate: accelerator ilgpu-cpu ("));
+
+        (task, engine) = Create(temp, bom);
+        task.Accelerator = "tpu";
+        Assert.That(task.Execute(), Is.False);
+        Assert.That(engine.Errors, Has.Count.EqualTo(1));
+        Assert.That(engine.Errors[0], Does.Contain("PG3053").And.Contain("ProvenanceGateAccelerator: unknown accelerator 'tpu'"));
+    }
 }
