@@ -13,14 +13,14 @@ namespace ProvenanceGate.Bench;
 /// </summary>
 internal static class BenchModel
 {
-    private static readonly Dictionary<bool, string> Models = [];
-    private static readonly Dictionary<bool, List<(string Name, long[] Shape)>> Tensors = [];
+    private static readonly Dictionary<(bool, int), string> Models = [];
+    private static readonly Dictionary<(bool, int), List<(string Name, long[] Shape)>> Tensors = [];
 
     /// <summary>The tensors of <see cref="Get"/>'s model, in file order (Hugging Face names and shapes).</summary>
     public static List<(string Name, long[] Shape)> TensorList(bool quick)
     {
         Get(quick);
-        return Tensors[quick];
+        return Tensors[(quick, Dimensions(quick).Layers)];
     }
     private static readonly string[] Architectures = ["LlamaForCausalLM"];
 
@@ -28,12 +28,15 @@ internal static class BenchModel
     public static (int Hidden, int Kv, int Intermediate, int Vocab, int Layers) Dimensions(bool quick) =>
         quick ? (1024, 256, 2816, 32000, 4) : (2048, 512, 5632, 32000, 20);
 
-    public static string Get(bool quick)
+    public static string Get(bool quick) => Get(quick, Dimensions(quick).Layers);
+
+    /// <summary>The quick or full model's widths with another layer count (40 full layers: the 4.1 GB model of the accelerator scenario).</summary>
+    public static string Get(bool quick, int layers)
     {
-        if (Models.TryGetValue(quick, out var existing))
+        if (Models.TryGetValue((quick, layers), out var existing))
             return existing;
-        var directory = Path.Combine(Path.GetTempPath(), $"pg-bench-model-{(quick ? "quick" : "full")}-{Environment.ProcessId}");
-        var (hidden, kv, intermediate, vocab, layers) = Dimensions(quick);
+        var directory = Path.Combine(Path.GetTempPath(), $"pg-bench-model-{(quick ? "quick" : "full")}-{layers}-{Environment.ProcessId}");
+        var (hidden, kv, intermediate, vocab, _) = Dimensions(quick);
         Directory.CreateDirectory(directory);
         var tensors = new List<(string Name, long[] Shape)> { ("model.embed_tokens.weight", [vocab, hidden]) };
         for (var layer = 0; layer < layers; layer++)
@@ -52,7 +55,7 @@ internal static class BenchModel
 
         tensors.Add(("model.norm.weight", [hidden]));
         tensors.Add(("lm_head.weight", [vocab, hidden]));
-        Tensors[quick] = tensors;
+        Tensors[(quick, layers)] = tensors;
         WriteSafetensors(Path.Combine(directory, "model.safetensors"), tensors);
         File.WriteAllText(Path.Combine(directory, "config.json"), JsonSerializer.Serialize(new Dictionary<string, object>
         {
@@ -61,7 +64,7 @@ internal static class BenchModel
             ["max_position_embeddings"] = 4096, ["rms_norm_eps"] = 1e-5, ["hidden_act"] = "silu",
         }));
         File.WriteAllText(Path.Combine(directory, "tokenizer.json"), Models_Tokenizer(vocab));
-        Models[quick] = directory;
+        Models[(quick, layers)] = directory;
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(directory, recursive: true);
         return directory;
     }
