@@ -36,18 +36,23 @@ public sealed partial class PackagedModelTests
               </ItemGroup>
             </Project>
             """);
-        // The way ML.NET's model packages ship their models: a build .props that copies them to the output.
-        File.WriteAllText(Path.Combine(package, "build", ModelPackageId + ".props"), """
+        PackWithModelsCopiedToOutput(package, ModelPackageId, "Models");
+    }
+
+    /// <summary>Packs a package whose build .props copies its tools/models to the consumer's output, as ML.NET's model packages do.</summary>
+    private static void PackWithModelsCopiedToOutput(string project, string packageId, string outputFolder)
+    {
+        File.WriteAllText(Path.Combine(project, "build", packageId + ".props"), $$"""
             <Project>
               <ItemGroup>
                 <Content Include="$(MSBuildThisFileDirectory)..\tools\models\**\*.*">
-                  <Link>Models\%(RecursiveDir)%(Filename)%(Extension)</Link>
+                  <Link>{{outputFolder}}\%(RecursiveDir)%(Filename)%(Extension)</Link>
                   <CopyToOutputDirectory>PreserveNewest</CopyToOutputDirectory>
                 </Content>
               </ItemGroup>
             </Project>
             """);
-        var pack = DotNet.Run(package, PackagesFixture.Packages, "pack", "-o", PackagesFixture.Feed);
+        var pack = DotNet.Run(project, PackagesFixture.Packages, "pack", "-o", PackagesFixture.Feed);
         Assert.That(pack.ExitCode, Is.Zero, pack.ToString());
     }
 
@@ -161,18 +166,7 @@ public sealed partial class PackagedModelTests
               </ItemGroup>
             </Project>
             """);
-        File.WriteAllText(Path.Combine(library, "build", "Acme.SampleFinetune.props"), """
-            <Project>
-              <ItemGroup>
-                <Content Include="$(MSBuildThisFileDirectory)..\tools\models\**\*.*">
-                  <Link>models\%(RecursiveDir)%(Filename)%(Extension)</Link>
-                  <CopyToOutputDirectory>PreserveNewest</CopyToOutputDirectory>
-                </Content>
-              </ItemGroup>
-            </Project>
-            """);
-        var pack = DotNet.Run(library, PackagesFixture.Packages, "pack", "-o", PackagesFixture.Feed);
-        Assert.That(pack.ExitCode, Is.Zero, pack.ToString());
+        PackWithModelsCopiedToOutput(library, "Acme.SampleFinetune", "models");
 
         var app = new Sample("ModelPackageConsumerApp");
         Directory.CreateDirectory(app.Directory);
