@@ -46,6 +46,12 @@ public sealed class VerifyModelBom : Microsoft.Build.Utilities.Task
     /// <summary><c>@(ProvenanceModel)</c>: the model directories whose files and lineage the gate checks.</summary>
     public ITaskItem[] Models { get; set; } = [];
 
+    /// <summary>
+    /// Folders whose every model file must be a file of a model the BOM declares (the publish folder: publish can ship
+    /// files the build output never held).
+    /// </summary>
+    public string[] ScanDirectories { get; set; } = [];
+
     public override bool Execute() => TaskDiagnostics.Run(Log, () =>
     {
         var models = ModelItem.FromItems(Models, ProjectDirectory, () => NuGet.NuGetAssetsReader.Read(ProjectAssetsFile ?? "", TargetFramework));
@@ -59,6 +65,7 @@ public sealed class VerifyModelBom : Microsoft.Build.Utilities.Task
             // Each item's directory is matched to its model in the BOM by the files it holds (the generator lists them
             // under the model), and that model's lineage is checked against the item's own BaseFingerprint.
             ModelDirectories = models.Select(m => new GateModelDirectory(m.Directory, BaseFingerprints: m.BaseFingerprint)).ToList(),
+            ScanOutputDirectories = ScanDirectories.Where(d => !string.IsNullOrWhiteSpace(d)).Select(d => Path.GetFullPath(d, ProjectDirectory)).ToArray(),
             Now = IO.SourceDate.Resolve(),
         };
         Report(Gate.Verify(options));
