@@ -16,6 +16,7 @@ export function readInputs(env) {
   const inputs = {
     bom: env.PG_BOM?.trim() ?? "",
     modelDir: env.PG_MODEL_DIR?.trim() ?? "",
+    scanOutput: splitList(env.PG_SCAN_OUTPUT),
     policy: env.PG_POLICY?.trim() ?? "",
     keys: splitList(env.PG_PUBLIC_KEYS),
     signature: env.PG_SIGNATURE?.trim() ?? "",
@@ -57,6 +58,7 @@ export function verifyArguments(inputs, paths) {
   option("--signature", inputs.signature);
   option("--bundle", inputs.bundle);
   option("--model-dir", inputs.modelDir);
+  for (const folder of inputs.scanOutput) args.push("--scan-output", folder);
   option("--base-fingerprints", inputs.baseFingerprints);
   args.push("--fail-on", inputs.failOn, "--format", "text");
   args.push("--report", `json=${paths.json}`, "--report", `markdown=${paths.markdown}`, "--report", `sarif=${paths.sarif}`);

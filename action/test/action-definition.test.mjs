@@ -69,7 +69,7 @@ test("the action is composite and no run: script interpolates an expression (scr
 });
 
 test("the inputs and outputs the issue asks for exist, and every output comes from the verify step", () => {
-  for (const name of ["bom", "model-dir", "policy", "public-keys", "trusted-public-key", "trust-from", "signature", "bundle", "base-fingerprints", "tool-version", "tool-sha512", "tool-source", "cache-tool", "fail-on", "sarif-file", "upload-sarif", "comment-on-pr", "check-run"]) {
+  for (const name of ["bom", "model-dir", "scan-output", "policy", "public-keys", "trusted-public-key", "trust-from", "signature", "bundle", "base-fingerprints", "tool-version", "tool-sha512", "tool-source", "cache-tool", "fail-on", "sarif-file", "upload-sarif", "comment-on-pr", "check-run"]) {
     assert.ok(action.inputs[name]?.description, `input ${name}`);
   }
   assert.equal(action.inputs.bom.required, true);

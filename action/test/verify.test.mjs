@@ -48,14 +48,14 @@ test("list inputs split on newlines and commas", () => {
 
 test("every input maps to its verify flag, and all reports come from one run", () => {
   const { inputs, problems } = readInputs({
-    PG_TOOL: "t", PG_BOM: "bom.json", PG_MODEL_DIR: "model", PG_POLICY: "eu-ai-act", PG_PUBLIC_KEYS: "a.pub\nb.pub",
+    PG_TOOL: "t", PG_BOM: "bom.json", PG_MODEL_DIR: "model", PG_SCAN_OUTPUT: "bin/Release, publish\n", PG_POLICY: "eu-ai-act", PG_PUBLIC_KEYS: "a.pub\nb.pub",
     PG_SIGNATURE: "bom.sig", PG_BASE_FINGERPRINTS: "fp", PG_FAIL_ON: "Warning", PG_SARIF_FILE: "out/pg.sarif",
   });
   assert.deepEqual(problems, []);
   const paths = reportPaths(inputs, mkdtempSync(join(scratch, "pgci-rt-")));
   assert.deepEqual(verifyArguments(inputs, paths), [
     "verify", "bom.json", "--policy", "eu-ai-act", "--key", "a.pub", "--key", "b.pub", "--signature", "bom.sig",
-    "--model-dir", "model", "--base-fingerprints", "fp", "--fail-on", "warning", "--format", "text",
+    "--model-dir", "model", "--scan-output", "bin/Release", "--scan-output", "publish", "--base-fingerprints", "fp", "--fail-on", "warning", "--format", "text",
     "--report", `json=${paths.dir}/report.json`, "--report", `markdown=${paths.dir}/report.md`,
     "--report", `sarif=${join(process.cwd(), "out/pg.sarif")}`,
   ]);

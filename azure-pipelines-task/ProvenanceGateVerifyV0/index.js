@@ -62,6 +62,7 @@ function readInputs() {
   const inputs = {
     bom: tl.getPathInput("bom", false, false) || "",
     modelDir: pathInput("modelDir"),
+    scanOutput: splitList(tl.getInput("scanOutput", false)),
     policy: tl.getInput("policy", false) || "",
     keys: splitList(tl.getInput("publicKeys", false)),
     trustedPublicKey: tl.getInput("trustedPublicKey", false) || "",
@@ -198,6 +199,7 @@ function verifyArguments(inputs, reports) {
   option("--signature", inputs.signature);
   option("--bundle", inputs.bundle);
   option("--model-dir", inputs.modelDir);
+  for (const folder of inputs.scanOutput) args.push("--scan-output", folder);
   option("--base-fingerprints", inputs.baseFingerprints);
   args.push("--fail-on", inputs.failOn, "--format", "text");
   for (const format of ["json", "markdown", "junit", "sarif"]) args.push("--report", `${format}=${reports[format]}`);

@@ -32,5 +32,6 @@ test("tfx extension create packs the task with its node_modules, pin and trust m
   assert.deepEqual(entries.filter((e) => path.posix.basename(e) === ".taskkey"), []);
   assert.deepEqual(entries.filter((e) => /node_modules\/tfx-cli\//.test(e)), [], "the packer itself is not shipped");
   const manifest = await zip.file("extension.vsixmanifest").async("string");
-  assert.match(manifest, /Version="0\.1\.0"/);
+  const { version } = JSON.parse(fs.readFileSync(path.join(root, "vss-extension.json"), "utf8"));
+  assert.ok(manifest.includes(`Version="${version}"`), `the VSIX carries the extension's version ${version}`);
 });

@@ -43,8 +43,8 @@ async function runTask(scenario) {
   return { runner, work, temp, toolDir, lines, count: (prefix) => lines.filter((l) => l.startsWith(prefix)).length };
 }
 
-const verifyArgs = ["--key", "keys/a.pub", "--key", "keys/b.pub", "--model-dir", "model", "--fail-on", "error", "--format", "text"];
-const inputs = { bom: "models/tiny.cdx.json", publicKeys: "keys/a.pub\nkeys/b.pub", modelDir: "model", failOn: "error", publishTestResults: "true", trustFrom: "workspace", ...pinned };
+const verifyArgs = ["--key", "keys/a.pub", "--key", "keys/b.pub", "--model-dir", "model", "--scan-output", "bin/Release", "--scan-output", "publish", "--fail-on", "error", "--format", "text"];
+const inputs = { bom: "models/tiny.cdx.json", publicKeys: "keys/a.pub\nkeys/b.pub", modelDir: "model", scanOutput: "bin/Release\npublish", failOn: "error", publishTestResults: "true", trustFrom: "workspace", ...pinned };
 
 test("a passing gate with the tool already in the agent's tools folder: no install, one verify, summary, JUnit, outputs", async () => {
   const { runner, work, count } = await runTask({ inputs, verifyArgs, verifyExit: 0, report: "pass.report.json" });
@@ -126,7 +126,7 @@ test("a failed install is PG6002 and verify never runs", async () => {
 
 test("empty filePath inputs (which the agent fills with the sources folder) are not passed to verify", async () => {
   const { runner } = await runTask({
-    inputs: { ...inputs, modelDir: "/agent/_work/1/s", signature: "/agent/_work/1/s", baseFingerprints: "/agent/_work/1/s" },
+    inputs: { ...inputs, scanOutput: "", modelDir: "/agent/_work/1/s", signature: "/agent/_work/1/s", baseFingerprints: "/agent/_work/1/s" },
     variables: { "Build.SourcesDirectory": "/agent/_work/1/s" },
     verifyArgs: ["--key", "keys/a.pub", "--key", "keys/b.pub", "--fail-on", "error", "--format", "text"],
     verifyExit: 0,

@@ -48,6 +48,12 @@ public sealed class VerifyModelBom : Microsoft.Build.Utilities.Task
     public ITaskItem[] Models { get; set; } = [];
 
     /// <summary>
+    /// Folders whose every model file must be a file of a model the BOM declares (the publish folder: publish can ship
+    /// files the build output never held).
+    /// </summary>
+    public string[] ScanDirectories { get; set; } = [];
+
+    /// <summary>
     /// $(ProvenanceGateAccelerator): auto, cpu, cuda or opencl for the lineage fingerprints; empty means
     /// PROVENANCEGATE_ACCELERATOR, else auto. ILGPU is loaded only when a GPU is asked for or answers.
     /// </summary>
@@ -66,6 +72,7 @@ public sealed class VerifyModelBom : Microsoft.Build.Utilities.Task
             // Each item's directory is matched to its model in the BOM by the files it holds (the generator lists them
             // under the model), and that model's lineage is checked against the item's own BaseFingerprint.
             ModelDirectories = models.Select(m => new GateModelDirectory(m.Directory, BaseFingerprints: m.BaseFingerprint)).ToList(),
+            ScanOutputDirectories = ScanDirectories.Where(d => !string.IsNullOrWhiteSpace(d)).Select(d => Path.GetFullPath(d, ProjectDirectory)).ToArray(),
             Now = IO.SourceDate.Resolve(),
         };
         var accelerator = AcceleratorSelector.Select(AcceleratorSelector.Resolve(Accelerator, "ProvenanceGateAccelerator"), d => TaskDiagnostics.Log(Log, d));

@@ -36,18 +36,23 @@ public sealed partial class PackagedModelTests
               </ItemGroup>
             </Project>
             """);
-        // The way ML.NET's model packages ship their models: a build .props that copies them to the output.
-        File.WriteAllText(Path.Combine(package, "build", ModelPackageId + ".props"), """
+        PackWithModelsCopiedToOutput(package, ModelPackageId, "Models");
+    }
+
+    /// <summary>Packs a package whose build .props copies its tools/models to the consumer's output, as ML.NET's model packages do.</summary>
+    private static void PackWithModelsCopiedToOutput(string project, string packageId, string outputFolder)
+    {
+        File.WriteAllText(Path.Combine(project, "build", packageId + ".props"), $$"""
             <Project>
               <ItemGroup>
                 <Content Include="$(MSBuildThisFileDirectory)..\tools\models\**\*.*">
-                  <Link>Models\%(RecursiveDir)%(Filename)%(Extension)</Link>
+                  <Link>{{outputFolder}}\%(RecursiveDir)%(Filename)%(Extension)</Link>
                   <CopyToOutputDirectory>PreserveNewest</CopyToOutputDirectory>
                 </Content>
               </ItemGroup>
             </Project>
             """);
-        var pack = DotNet.Run(package, PackagesFixture.Packages, "pack", "-o", PackagesFixture.Feed);
+        var pack = DotNet.Run(project, PackagesFixture.Packages, "pack", "-o", PackagesFixture.Feed);
         Assert.That(pack.ExitCode, Is.Zero, pack.ToString());
     }
 
@@ -161,18 +166,7 @@ public sealed partial class PackagedModelTests
               </ItemGroup>
             </Project>
             """);
-        File.WriteAllText(Path.Combine(library, "build", "Acme.SampleFinetune.props"), """
-            <Project>
-              <ItemGroup>
-                <Content Include="$(MSBuildThisFileDirectory)..\tools\models\**\*.*">
-                  <Link>models\%(RecursiveDir)%(Filename)%(Extension)</Link>
-                  <CopyToOutputDirectory>PreserveNewest</CopyToOutputDirectory>
-                </Content>
-              </ItemGroup>
-            </Project>
-            """);
-        var pack = DotNet.Run(library, PackagesFixture.Packages, "pack", "-o", PackagesFixture.Feed);
-        Assert.That(pack.ExitCode, Is.Zero, pack.ToString());
+        PackWithModelsCopiedToOutput(library, "Acme.SampleFinetune", "models");
 
         var app = new Sample("ModelPackageConsumerApp");
         Directory.CreateDirectory(app.Directory);
@@ -203,6 +197,32 @@ public sealed partial class PackagedModelTests
     }
 
     /// <summary>An app with the gate on, signing with the sample key, that references <paramref name="package"/>.</summary>
+    [Test, Order(5)]
+    public void A_model_that_only_publish_copies_fails_the_publish_and_takes_the_bom_out_of_the_publish_folder()
+    {
+        // The evasion: an item copied to the publish folder only never reaches the build output the BOM is made from.
+        WriteApp(declaredModel: $"""
+            <ProvenanceModel Include="tools/models" Package="{ModelPackageId}" Declaration="tiny-add.provenance.yaml" />
+            <None Include="extra/side.safetensors" CopyToPublishDirectory="PreserveNewest" />
+            """);
+        Directory.CreateDirectory(Path.Combine(App.Directory, "extra"));
+        var header = """{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"""u8.ToArray();
+        File.WriteAllBytes(Path.Combine(App.Directory, "extra", "side.safetensors"), [.. BitConverter.GetBytes((long)header.Length), .. header, .. new byte[8]]);
+
+        var build = App.Run("build", App.Project);
+        Assert.That(build.ExitCode, Is.Zero, "the build output holds only the declared model: " + build);
+
+        var publishFolder = Path.Combine(PackagesFixture.Root, "onnx-consumer-publish");
+        var publish = App.Run("publish", App.Project, "-o", publishFolder);
+
+        Assert.That(publish.ExitCode, Is.Not.Zero, publish.ToString());
+        Assert.That(UndeclaredAtProject().Matches(publish.Output).Select(m => m.Groups["path"].Value).Distinct(), Is.EqualTo((string[])["extra/side.safetensors"]), publish.ToString());
+        Assert.That(publish.Output, Does.Contain("found in the output, not in the BOM"));
+        Assert.That(Path.Combine(publishFolder, "extra", "side.safetensors"), Does.Exist);
+        Assert.That(Path.Combine(publishFolder, App.BomFileName), Does.Not.Exist, "a BOM that does not describe the folder is not left in it");
+        Assert.That(Path.Combine(publishFolder, App.BomFileName + ".sig"), Does.Not.Exist);
+    }
+
     private static string ConsumerProject(string package, string version, string items = "") => $"""
         <Project Sdk="Microsoft.NET.Sdk">
           <PropertyGroup>
