@@ -161,10 +161,9 @@ public static class AcceleratorSelector
         }
         catch (FileNotFoundException)
         {
-            var path = Path.Combine(AppContext.BaseDirectory, BackendAssemblyName + ".dll");
-            var beside = Path.Combine(Path.GetDirectoryName(typeof(AcceleratorSelector).Assembly.Location) ?? AppContext.BaseDirectory, BackendAssemblyName + ".dll");
-            if (File.Exists(beside))
-                path = beside;
+            // A host that does not resolve it by name (no deps.json entry): the file beside Core.
+            var directory = Path.GetDirectoryName(typeof(AcceleratorSelector).Assembly.Location);
+            var path = Path.Combine(string.IsNullOrEmpty(directory) ? AppContext.BaseDirectory : directory, BackendAssemblyName + ".dll");
             if (!File.Exists(path))
                 throw new FileNotFoundException($"the GPU backend ({BackendAssemblyName}.dll) is not installed beside ProvenanceGate.Core");
             assembly = context.LoadFromAssemblyPath(path);
