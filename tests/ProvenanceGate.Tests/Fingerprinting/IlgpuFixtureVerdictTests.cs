@@ -14,11 +14,20 @@ public sealed class IlgpuFixtureVerdictTests
 
     private static readonly ConcurrentDictionary<string, ModelFingerprint> Fingerprints = new();
 
+    private static readonly ConcurrentDictionary<string, int> DeviceCalls = new();
+
     private static ModelFingerprint OnIlgpu(string model) => Fingerprints.GetOrAdd(model, m =>
     {
-        var accelerator = AcceleratorSelector.Select(AcceleratorKind.IlgpuCpu, d => Assert.Fail(d.ToString()));
+        var selected = AcceleratorSelector.Select(AcceleratorKind.IlgpuCpu, d => Assert.Fail(d.ToString()));
+        // Counted, so that a choice that never reached the fingerprinter's worker threads cannot pass as "same results".
+        var counting = new CountingKernels(selected.Kernels);
+        var accelerator = selected with { Kernels = counting };
         using (accelerator.Use())
-            return Fingerprinter.FromModelDirectory(RepoPaths.TestData("trained", "models", m));
+        {
+            var fingerprint = Fingerprinter.FromModelDirectory(RepoPaths.TestData("trained", "models", m));
+            DeviceCalls[m] = counting.Calls;
+            return fingerprint;
+        }
     });
 
     [TestCaseSource(typeof(TrainedFixtureTests), nameof(TrainedFixtureTests.Pairs))]
@@ -42,6 +51,7 @@ public sealed class IlgpuFixtureVerdictTests
     {
         var cpu = TrainedFixtureTests.Fingerprint("dev-base");
         var ilgpu = OnIlgpu("dev-base");
+        Assert.That(DeviceCalls["dev-base"], Is.GreaterThan(0), "the frame Grams went through the ILGPU kernels");
         Assert.That(cpu.Producer?.Accelerator, Is.EqualTo("cpu"));
         Assert.That(ilgpu.Producer?.Accelerator, Is.EqualTo("ilgpu-cpu"));
         // Content hashes are computed on the host on every accelerator: identical, not merely close.
@@ -53,5 +63,24 @@ public sealed class IlgpuFixtureVerdictTests
         Assert.That(cpuLayers.Sum(l => l.GramIn.Length), Is.GreaterThan(0), "the fixture exercises the frame Gram kernels");
         for (var i = 0; i < cpuLayers.Count; i++)
             Assert.That(ilgpuLayers[i].GramIn, Is.EqualTo(cpuLayers[i].GramIn).Within(Tolerance), cpuLayers[i].Key);
+    }
+
+    private sealed class CountingKernels(ILinearAlgebraKernels device) : ILinearAlgebraKernels
+    {
+        private int _calls;
+
+        public int Calls => _calls;
+
+        public void MultiplyTransposed(ReadOnlySpan<float> a, ReadOnlySpan<float> b, int k, Span<float> c) => device.MultiplyTransposed(a, b, k, c);
+
+        public void AccumulateOuter(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> c) => device.AccumulateOuter(x, y, c);
+
+        public void AccumulateProjectedGram(float[] anchors, ReadOnlySpan<float> rows, int k, Span<double> gram)
+        {
+            Interlocked.Increment(ref _calls);
+            device.AccumulateProjectedGram(anchors, rows, k, gram);
+        }
+
+        public int AlignOrthogonal(ReadOnlySpan<float> m, int d, Span<float> q) => device.AlignOrthogonal(m, d, q);
     }
 }
