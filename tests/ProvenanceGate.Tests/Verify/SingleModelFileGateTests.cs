@@ -15,6 +15,7 @@ namespace ProvenanceGate.Tests.Verify;
 public sealed class SingleModelFileGateTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
+    private static readonly string[] DerivedAndIndependent = ["derived", "independent"];
 
     private const string Declaration = """
         schemaVersion: 1
@@ -210,6 +211,40 @@ public sealed class SingleModelFileGateTests
         File.Copy(Path.Combine(Trained("dev-twin"), "config.json"), Path.Combine(release.Folder, "config.json"));
         var unlisted = Gate.Verify(release.Options(release.File));
         Assert.That(unlisted.Diagnostics.Where(d => d.Code == "PG4032").Select(d => d.Message), Has.Some.Contain("config.json"));
+    }
+
+    [Test]
+    public void Two_model_files_are_each_matched_to_their_model_by_content()
+    {
+        using var temp = new TempDirectory();
+        var builder = new ProvenanceGate.Bom.AiBomBuilder();
+        var files = new List<string>();
+        foreach (var (id, source) in new[] { ("acme/chat-a", "dev-ft"), ("acme/chat-b", "dev-twin") })
+        {
+            var folder = Directory.CreateDirectory(temp.Combine(source)).FullName;
+            files.Add(Path.Combine(folder, Place("gguf", source, folder)));
+            var declaration = temp.Combine(source + ".yaml");
+            File.WriteAllText(declaration, Declaration.Replace("acme/dev-chat", id, StringComparison.Ordinal));
+            builder.AddModel(folder, new ProvenanceGate.Bom.ModelOptions { DeclarationPath = declaration });
+        }
+
+        var bom = temp.Combine("app.cdx.json");
+        File.WriteAllText(bom, builder.Build("2026-11-01T00:00:00Z"));
+        var bases = Directory.CreateDirectory(temp.Combine("bases")).FullName;
+        Copy(Trained("dev-base"), Path.Combine(bases, "dev-base"));
+        // Given in the other order, as plain files: each is matched to the model whose listed file it is.
+        var report = Gate.Verify(new GateOptions
+        {
+            BomPath = bom,
+            PolicyReference = "baseline",
+            ModelDirectories = [new GateModelDirectory(files[1]), new GateModelDirectory(files[0])],
+            BaseFingerprintsDirectory = bases,
+            Now = Now,
+        });
+        Assert.That(report.Diagnostics.Select(d => d.Code), Has.None.StartsWith("PG403").And.None.EqualTo("PG4004"));
+        var verdicts = report.Lineage.GroupBy(l => l.Model).ToDictionary(g => g.Key, g => g.Select(l => l.Verdict).Distinct().Single());
+        Assert.That(verdicts.Values, Is.EquivalentTo(DerivedAndIndependent), string.Join("; ", report.Lineage));
+        Assert.That(verdicts.Single(v => v.Key.Contains("chat-a", StringComparison.Ordinal)).Value, Is.EqualTo("derived"));
     }
 
     [Test]
