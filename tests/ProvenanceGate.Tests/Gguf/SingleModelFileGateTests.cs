@@ -2,15 +2,15 @@ using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using ProvenanceGate.Formats.Gguf;
 using ProvenanceGate.Signing;
-using ProvenanceGate.Tests.Gguf;
 using ProvenanceGate.Verification;
 
-namespace ProvenanceGate.Tests.Verify;
+namespace ProvenanceGate.Tests.Gguf;
 
 /// <summary>
 /// The gate on the model files .NET apps ship (a GGUF, a model.onnx, a pytorch_model.bin, a model.safetensors): a
 /// signed BOM of the folder, verified with <c>--model-dir</c> naming the folder or the single file, the lineage checked
 /// against the safetensors base. A single file is checked with its own files beside it, not its folder's other models.
+/// In the GGUF namespace: its GGUF fixtures live until the namespace's last test.
 /// </summary>
 public sealed class SingleModelFileGateTests
 {
