@@ -143,6 +143,7 @@ public sealed class SingleModelFileGateTests
         Assert.That(Status(report, CheckIds.Signature), Is.EqualTo("pass"));
         Assert.That(Status(report, CheckIds.Digests), Is.EqualTo("pass"), result.Stderr);
         Assert.That(result.Stderr, Does.Not.Contain("other.gguf"));
+        Assert.That((string?)report["checks"]!.AsArray().Single(c => (string?)c!["id"] == CheckIds.Digests)!["reason"], Does.Match(@"^[1-9][0-9]* file\(s\) hashed"), "the model file and its own files beside it are hashed");
         if (verdict == "derived")
         {
             Assert.That(lineage.Select(l => (double)l!["score"]!), Is.All.GreaterThanOrEqualTo(ProvenanceGate.Fingerprinting.LineageComparer.DerivedThreshold + 0.3));

@@ -73,7 +73,7 @@ internal static class DigestCheck
 
         var notChecked = listed.Count(f => !context.Scopes.Any(s => s.Files.Contains(f)));
         context.Note(check, $"{hashed} file(s) hashed{(context.Scopes.Count == 1 ? "" : $" in {context.Scopes.Count} model directories")}, all match; no unlisted files" +
-            (notChecked > 0 ? $"; {notChecked} listed file(s) of models without a directory not hashed" : ""));
+            (notChecked > 0 ? $"; {notChecked} listed file(s) outside the given model directories and files not hashed" : ""));
     }
 
     /// <summary>Checks one model directory against the files listed for its model; returns how many files it hashed.</summary>
