@@ -1,17 +1,27 @@
+using ProvenanceGate.Fingerprinting;
 using ProvenanceGate.Verification.Checks;
 
 namespace ProvenanceGate.Verification;
 
 /// <summary>
-/// One model directory and what it is checked against: its machine-learning-model component (null for a BOM without
-/// one), the listed files that belong in it, and its base fingerprints.
+/// One model directory, or one model file, and what it is checked against: its machine-learning-model component (null
+/// for a BOM without one), the listed files that belong in it, and its base fingerprints.
 /// </summary>
-internal sealed class ModelScope(BomComponent? model, string directory, string? baseFingerprints, IReadOnlyList<ListedFile> files, bool nameModel)
+internal sealed class ModelScope(BomComponent? model, ModelLocation location, string? baseFingerprints, IReadOnlyList<ListedFile> files, bool nameModel)
 {
     public BomComponent? Model { get; } = model;
 
-    /// <summary>As given (relative or absolute); messages name the directory by it.</summary>
-    public string Directory { get; } = directory;
+    /// <summary>The folder listed paths are relative to: the model directory, or a model file's folder. Messages name it as given.</summary>
+    public string Directory { get; } = location.Directory;
+
+    /// <summary>What --model-dir named (a directory or a model file): what is fingerprinted.</summary>
+    public string ModelPath { get; } = location.Given;
+
+    /// <summary>
+    /// For a single model file, the paths (relative to <see cref="Directory"/>) that belong to it (<see cref="Fingerprinter.FilesOfModelFile"/>);
+    /// the rest of its folder is not checked. Null for a model directory: every file in it belongs.
+    /// </summary>
+    public IReadOnlySet<string>? OwnPaths { get; } = location.OwnPaths;
 
     public string? BaseFingerprints { get; } = baseFingerprints;
 
@@ -36,10 +46,10 @@ internal sealed class ModelScope(BomComponent? model, string directory, string? 
         if (options.ModelDirectory is { } single)
             entries.Add(new GateModelDirectory(single));
         entries.AddRange(options.ModelDirectories);
+        var locations = new Dictionary<GateModelDirectory, ModelLocation>(ReferenceEqualityComparer.Instance);
         foreach (var entry in entries)
         {
-            if (!System.IO.Directory.Exists(entry.Directory))
-                throw Diagnostics.Diagnostics.DirectoryNotFound.Exception($"model directory '{entry.Directory}' does not exist", entry.Directory);
+            locations[entry] = ModelLocation.Of(entry.Directory);
             if (entry.BaseFingerprints is { } path && !System.IO.Directory.Exists(path) && !File.Exists(path))
                 throw Diagnostics.Diagnostics.DirectoryNotFound.Exception($"base fingerprints '{path}' do not exist", path);
         }
@@ -49,7 +59,10 @@ internal sealed class ModelScope(BomComponent? model, string directory, string? 
         if (entries.Count == 0)
             return [];
         if (entries is [{ Model: null } only] && models.Count <= 1)
-            return [new ModelScope(models.SingleOrDefault(), only.Directory, only.BaseFingerprints ?? options.BaseFingerprintsDirectory, listed, nameModel: false)];
+        {
+            var location = locations[only];
+            return [new ModelScope(models.SingleOrDefault(), location, only.BaseFingerprints ?? options.BaseFingerprintsDirectory, listed.Where(location.Holds).ToList(), nameModel: false)];
+        }
 
         var assigned = new Dictionary<GateModelDirectory, BomComponent>(ReferenceEqualityComparer.Instance);
         foreach (var entry in entries.Where(e => e.Model is not null))
@@ -63,13 +76,13 @@ internal sealed class ModelScope(BomComponent? model, string directory, string? 
         }
 
         foreach (var entry in entries.Where(e => e.Model is null))
-            Assign(entry, MatchByContent(entry.Directory, models.Where(m => !assigned.ContainsValue(m)).ToList(), listed, bom, sha256Cache));
+            Assign(entry, MatchByContent(locations[entry], models.Where(m => !assigned.ContainsValue(m)).ToList(), listed, bom, sha256Cache));
 
         return entries.Select(e =>
         {
             var model = assigned[e];
-            var files = listed.Where(f => ReferenceEquals(f.Component.OwningModel?.Node, model.Node)).ToList();
-            return new ModelScope(model, e.Directory, e.BaseFingerprints ?? options.BaseFingerprintsDirectory, files, nameModel: models.Count > 1);
+            var files = listed.Where(f => ReferenceEquals(f.Component.OwningModel?.Node, model.Node) && locations[e].Holds(f)).ToList();
+            return new ModelScope(model, locations[e], e.BaseFingerprints ?? options.BaseFingerprintsDirectory, files, nameModel: models.Count > 1);
         }).ToList();
 
         void Assign(GateModelDirectory entry, BomComponent model)
@@ -86,11 +99,12 @@ internal sealed class ModelScope(BomComponent? model, string directory, string? 
         new[] { model.BomRef, model.Name, model.DisplayName, BomDocument.ModelName(model.Node), model.Version is null ? null : BomDocument.ModelName(model.Node) + "@" + model.Version }
             .OfType<string>();
 
-    private static BomComponent MatchByContent(string directory, List<BomComponent> candidates, List<ListedFile> listed, BomDocument bom, Dictionary<string, string> sha256Cache)
+    private static BomComponent MatchByContent(ModelLocation location, List<BomComponent> candidates, List<ListedFile> listed, BomDocument bom, Dictionary<string, string> sha256Cache)
     {
-        var root = Path.GetFullPath(directory);
+        var directory = location.Given;
+        var root = Path.GetFullPath(location.Directory);
         var present = candidates.Select(model => (Model: model, Files: listed
-                .Where(f => ReferenceEquals(f.Component.OwningModel?.Node, model.Node) && DigestCheck.UnsafePathReason(f.Path) is null)
+                .Where(f => ReferenceEquals(f.Component.OwningModel?.Node, model.Node) && location.Holds(f) && DigestCheck.UnsafePathReason(f.Path) is null)
                 .Select(f => (File: f, FullPath: Path.Combine(root, f.Path)))
                 .Where(f => File.Exists(f.FullPath))
                 .ToList()))
@@ -117,4 +131,26 @@ internal sealed class ModelScope(BomComponent? model, string directory, string? 
                 bom.Path),
         };
     }
+}
+
+/// <summary>
+/// Where a --model-dir entry points: a model directory, or a single model file of any known format, which is checked
+/// with the files it is read with (<see cref="Fingerprinter.FilesOfModelFile"/>) and listed paths relative to its folder.
+/// </summary>
+internal sealed record ModelLocation(string Given, string Directory, IReadOnlySet<string>? OwnPaths)
+{
+    public static ModelLocation Of(string path)
+    {
+        if (System.IO.Directory.Exists(path))
+            return new ModelLocation(path, path, null);
+        if (!File.Exists(path))
+            throw Diagnostics.Diagnostics.DirectoryNotFound.Exception($"model directory '{path}' does not exist", path);
+        if (!Formats.Weights.WeightFormats.IsModelFile(path))
+            throw Diagnostics.Diagnostics.DirectoryNotFound.Exception($"'{path}' is a file but not a model file of a known format (safetensors, GGUF, ONNX, PyTorch): give its model directory", path);
+        var folder = Path.GetDirectoryName(path) is { Length: > 0 } parent ? parent : ".";
+        return new ModelLocation(path, folder, Fingerprinter.FilesOfModelFile(path).ToHashSet(StringComparer.Ordinal));
+    }
+
+    /// <summary>Whether a listed file belongs to this model: always for a directory, only its own files for a model file.</summary>
+    public bool Holds(ListedFile file) => OwnPaths is null || OwnPaths.Contains(file.Path);
 }

@@ -18,7 +18,7 @@ internal static class VerifyCommand
         var bundle = new Option<string>("--bundle") { Description = "Sigstore bundle: a signature of the BOM or an attestation of the model files" };
         var modelDirectory = new Option<string[]>("--model-dir")
         {
-            Description = "[REF=]DIR: a model directory the BOM describes (digests, unlisted files, pickles, fingerprints); repeatable for a BOM with several models, each matched to its model by REF (bom-ref or name) or by the files it holds",
+            Description = "[REF=]DIR: a model directory the BOM describes, or a single model file (.safetensors, .gguf, .onnx, .bin/.pt/.pth) checked with its own files beside it (digests, unlisted files, pickles, fingerprints); repeatable for a BOM with several models, each matched to its model by REF (bom-ref or name) or by the files it holds",
             Arity = ArgumentArity.ZeroOrMore,
         };
         var scanOutput = new Option<string[]>("--scan-output")
@@ -77,7 +77,7 @@ internal static class VerifyCommand
     }
 
     /// <summary>
-    /// --model-dir [REF=]DIR. A spec that is an existing directory is a directory even with '=' in its name; otherwise
+    /// --model-dir [REF=]DIR. A spec that is an existing directory or file is taken whole even with '=' in its name; otherwise
     /// the text before the first '=' names the model.
     /// </summary>
     internal static List<GateModelDirectory> ParseModelDirectories(IEnumerable<string> specs)
@@ -86,7 +86,7 @@ internal static class VerifyCommand
         foreach (var spec in specs)
         {
             var separator = spec.IndexOf('=', StringComparison.Ordinal);
-            if (Directory.Exists(spec) || separator < 0)
+            if (Directory.Exists(spec) || File.Exists(spec) || separator < 0)
                 result.Add(new GateModelDirectory(spec));
             else if (separator == 0 || separator == spec.Length - 1)
                 throw Diagnostics.Diagnostics.UsageError.Exception($"--model-dir '{spec}' must be DIR or REF=DIR");

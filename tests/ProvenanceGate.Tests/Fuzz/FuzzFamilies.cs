@@ -150,6 +150,10 @@ public static class FuzzFamilies
         new("dsse-envelope", InputKind.Json, 0.8, (input, work) =>
             AttestationVerifier.Verify(Write(work, "envelope.dsse.json", input), SigningKeys.Value, [Seeds("_signing", "model.safetensors")], PredicateTypes.CycloneDx)),
         new("pickle", InputKind.Binary, 1, (input, work) => PickleScanner.Scan(Write(work, "pytorch_model.bin", input))),
+        // The other weight formats as the CLI takes them: the BOM of the folder holding the file, then the file's fingerprint.
+        new("gguf", InputKind.Binary, 0.6, (input, work) => ModelFile(work, "model.gguf", input)),
+        new("onnx", InputKind.Binary, 0.6, (input, work) => ModelFile(work, "model.onnx", input)),
+        new("pytorch-checkpoint", InputKind.Binary, 0.6, (input, work) => ModelFile(work, "pytorch_model.bin", input)),
         new("fingerprint-file", InputKind.Json, 1, (input, work) =>
         {
             var fingerprint = FingerprintFile.Read(Write(work, "model" + FingerprintFile.Extension, input));
@@ -203,6 +207,14 @@ public static class FuzzFamilies
         Directory.CreateDirectory(to);
         foreach (var file in Directory.GetFiles(from))
             File.Copy(file, Path.Combine(to, Path.GetFileName(file)), overwrite: true);
+    }
+
+    private static void ModelFile(string work, string name, byte[] input)
+    {
+        var folder = Path.Combine(work, "model");
+        var file = Write(folder, name, input);
+        Bom(folder);
+        Fingerprinter.FromModelDirectory(file);
     }
 
     private static string Write(string directory, string name, byte[] input)

@@ -114,6 +114,108 @@ def tiny_sentencepiece(source, keep=40):
     return bytes(kept)
 
 
+def gguf_seed(version):
+    """A one-layer llama GGUF as llama.cpp lays it out (hidden 32, 4 heads, 2 KV heads, vocabulary 16): F16
+    embedding, Q8_0 matrices, Q4_0 output, F32 norms, SentencePiece-style tokenizer metadata, a declared base."""
+    def string(text):
+        data = text.encode()
+        return struct.pack("<Q", len(data)) + data
+
+    def kv(key, kind, value):
+        return string(key) + struct.pack("<I", kind) + value
+
+    u32 = lambda v: struct.pack("<I", v)
+    f32 = lambda v: struct.pack("<f", v)
+    tokens = ["<unk>", "<s>", "</s>"] + ["\u2581" + w for w in "the a of to and in is it for on that with as was".split()][:13]
+    metadata = [
+        kv("general.architecture", 8, string("llama")), kv("general.name", 8, string("tiny-chat")),
+        kv("general.license", 8, string("apache-2.0")), kv("general.file_type", 4, u32(7)),
+        kv("general.quantization_version", 4, u32(2)), kv("general.base_model.count", 4, u32(1)),
+        kv("general.base_model.0.name", 8, string("tiny-base")), kv("general.base_model.0.organization", 8, string("Acme")),
+        kv("llama.block_count", 4, u32(1)), kv("llama.context_length", 4, u32(64)), kv("llama.embedding_length", 4, u32(32)),
+        kv("llama.feed_forward_length", 4, u32(64)), kv("llama.attention.head_count", 4, u32(4)),
+        kv("llama.attention.head_count_kv", 4, u32(2)), kv("llama.rope.freq_base", 6, f32(10000.0)),
+        kv("llama.attention.layer_norm_rms_epsilon", 6, f32(1e-5)), kv("tokenizer.ggml.model", 8, string("llama")),
+        kv("tokenizer.ggml.tokens", 9, u32(8) + struct.pack("<Q", len(tokens)) + b"".join(string(t) for t in tokens)),
+        kv("tokenizer.ggml.scores", 9, u32(6) + struct.pack("<Q", len(tokens)) + b"".join(f32(-i) for i in range(len(tokens)))),
+        kv("tokenizer.ggml.token_type", 9, u32(5) + struct.pack("<Q", len(tokens)) + b"".join(struct.pack("<i", 3 if i < 3 else 1) for i in range(len(tokens)))),
+        kv("tokenizer.ggml.bos_token_id", 4, u32(1)),
+    ]
+    state = [12345]
+
+    def values(n):
+        out_values = []
+        for _ in range(n):
+            state[0] = (state[0] * 1103515245 + 12345) % (1 << 31)
+            out_values.append((state[0] / (1 << 31) - 0.5) * 0.2)
+        return out_values
+
+    def q8_0(xs):
+        data = b""
+        for b in range(0, len(xs), 32):
+            block = xs[b:b + 32]
+            d = max(abs(v) for v in block) / 127 or 1.0
+            data += struct.pack("<e", d) + bytes(struct.pack("<b", max(-127, min(127, round(v / d))))[0] for v in block)
+        return data
+
+    def q4_0(xs):
+        data = b""
+        for b in range(0, len(xs), 32):
+            block = xs[b:b + 32]
+            m = max(block, key=abs)
+            d = m / -8 or 1.0
+            q = [max(0, min(15, int(v / d + 8.5))) for v in block]
+            data += struct.pack("<e", d) + bytes(q[j] | (q[j + 16] << 4) for j in range(16))
+        return data
+
+    F32, F16, Q4_0, Q8_0 = 0, 1, 2, 8
+    encode = {F32: lambda xs: struct.pack("<%df" % len(xs), *xs), F16: lambda xs: struct.pack("<%de" % len(xs), *xs), Q4_0: q4_0, Q8_0: q8_0}
+    # (name, rows, row length, type); GGUF lists dimensions row length first.
+    tensors = [("token_embd.weight", 16, 32, F16), ("blk.0.attn_norm.weight", 1, 32, F32), ("blk.0.attn_q.weight", 32, 32, Q8_0),
+               ("blk.0.attn_k.weight", 16, 32, Q8_0), ("blk.0.attn_v.weight", 16, 32, Q8_0), ("blk.0.attn_output.weight", 32, 32, Q8_0),
+               ("blk.0.ffn_norm.weight", 1, 32, F32), ("blk.0.ffn_gate.weight", 64, 32, Q8_0), ("blk.0.ffn_up.weight", 64, 32, Q8_0),
+               ("blk.0.ffn_down.weight", 32, 64, Q8_0), ("output_norm.weight", 1, 32, F32), ("output.weight", 16, 32, Q4_0)]
+    infos, blobs, offset = b"", b"", 0
+    for name, rows, length, kind in tensors:
+        blob = encode[kind](values(rows * length))
+        dims = [length] if rows == 1 else [length, rows]
+        infos += string(name) + u32(len(dims)) + b"".join(struct.pack("<Q", d) for d in dims) + u32(kind) + struct.pack("<Q", offset)
+        blob += b"\0" * (-len(blob) % 32)
+        blobs += blob
+        offset += len(blob)
+    header = b"GGUF" + u32(version) + struct.pack("<QQ", len(tensors), len(metadata)) + b"".join(metadata) + infos
+    return header + b"\0" * (-len(header) % 32) + blobs
+
+
+def format_seeds():
+    """Seeds of the other weight formats .NET apps ship: GGUF (v2, v3), ONNX (typed fields; a real torch.onnx.export
+    with anonymous transposed MatMul weights when torch and onnx are installed) and torch.save checkpoints (zip, legacy)."""
+    out("gguf", "tiny-llama.v3.gguf", gguf_seed(3))
+    out("gguf", "tiny-llama.v2.gguf", gguf_seed(2))
+    copy("onnx", os.path.join(DATA, "onnx", "typed.onnx"))
+    for name in ("views.pt", "views-legacy.pt"):
+        copy("pytorch-checkpoint", os.path.join(DATA, "pytorch", "views", name))
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.manual_seed(0)
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed_tokens = torch.nn.Embedding(16, 32)
+            self.q_proj = torch.nn.Linear(32, 32, bias=False)
+            self.lm_head = torch.nn.Linear(32, 16, bias=False)
+
+        def forward(self, ids):
+            return self.lm_head(torch.relu(self.q_proj(self.embed_tokens(ids))))
+
+    exported = io.BytesIO()
+    torch.onnx.export(Tiny(), torch.zeros(1, 4, dtype=torch.long), exported, input_names=["input_ids"], opset_version=17)
+    out("onnx", "torch-export.onnx", exported.getvalue())
+
+
 def main():
     # Rewrites its own files; the tool-made seeds (FuzzTests.Regenerate_tool_made_seeds) and the hand-written
     # model-directory scripts stay.
@@ -200,6 +302,7 @@ def main():
         z.writestr("archive/data.pkl", pickle.dumps(ordered, protocol=2))
         z.writestr("archive/version", "3\n")
     out("pickle", "torch.pt", archive.getvalue())
+    format_seeds()
 
 
 if __name__ == "__main__":

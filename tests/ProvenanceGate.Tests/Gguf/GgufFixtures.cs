@@ -31,6 +31,7 @@ public static class GgufFixtures
     /// <summary>Removes this run's fixture files (called once, after every test of the namespace).</summary>
     public static void Clean()
     {
+        Files.Clear(); // a later caller writes them again instead of getting deleted paths
         if (Directory.Exists(Root))
             Directory.Delete(Root, recursive: true);
     }

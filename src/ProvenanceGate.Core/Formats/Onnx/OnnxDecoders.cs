@@ -22,8 +22,11 @@ internal sealed class TransposedDecoder(int elementSize, long storedRows, long s
     /// <summary>Bound on an assembled panel of a larger matrix.</summary>
     public const int PanelBytes = 16 << 20;
 
-    /// <summary>Stored rows read per panel tile: the transposing writes then land in runs, not single elements.</summary>
-    private const int TileRows = 16;
+    /// <summary>Width of a panel for a request of fewer rows than this (one anchor row): one cache line of BF16 per stored row.</summary>
+    public const int NarrowColumns = 32;
+
+    /// <summary>Stored rows read per panel tile: the transposing writes then fill whole cache lines (32 BF16), not single elements.</summary>
+    private const int TileRows = 32;
 
     private readonly Lock _lock = new();
     private byte[]? _buffer;
@@ -44,10 +47,8 @@ internal sealed class TransposedDecoder(int elementSize, long storedRows, long s
             long bytesRead = 0;
             for (var row = firstRow; row < firstRow + rows;)
             {
-                if (_buffer is null)
-                    bytesRead += Load(handle, tensor, row);
-                else if (!_whole && (row < _panelFirst || row >= _panelFirst + _panelColumns))
-                    bytesRead += Load(handle, tensor, row);
+                if (_buffer is null || (!_whole && (row < _panelFirst || row >= _panelFirst + _panelColumns)))
+                    bytesRead += Load(handle, tensor, row, narrow: rows < NarrowColumns);
                 var target = destination.Slice(checked((int)((row - firstRow) * rowBytes)));
                 long take;
                 if (_whole)
@@ -71,7 +72,12 @@ internal sealed class TransposedDecoder(int elementSize, long storedRows, long s
         }
     }
 
-    private long Load(SafeFileHandle handle, WeightTensor tensor, long firstColumn)
+    /// <param name="narrow">
+    /// A request for a few rows (the anchor rows read before the streaming pass, in no particular order): a panel of
+    /// <see cref="NarrowColumns"/> columns serves it, so a few scattered rows cost a few narrow strided reads instead of
+    /// a full panel (and its transpose) each.
+    /// </param>
+    private long Load(SafeFileHandle handle, WeightTensor tensor, long firstColumn, bool narrow)
     {
         Release();
         var total = storedRows * storedColumns * elementSize;
@@ -83,7 +89,7 @@ internal sealed class TransposedDecoder(int elementSize, long storedRows, long s
             return total;
         }
 
-        var columns = (int)Math.Clamp(panelBytes / elementSize / storedRows, 1, storedColumns - firstColumn);
+        var columns = (int)Math.Clamp(narrow ? NarrowColumns : panelBytes / elementSize / storedRows, 1, storedColumns - firstColumn);
         _buffer = ArrayPool<byte>.Shared.Rent(checked((int)(columns * storedRows * elementSize)));
         _whole = false;
         _panelFirst = firstColumn;
@@ -122,6 +128,8 @@ internal sealed class TransposedDecoder(int elementSize, long storedRows, long s
         switch (elementSize)
         {
             case 1: Transpose<byte>(source, sourceStride, rows, columns, destination, destinationStride); break;
+            case 2 when BlockTranspose.IsSupported: BlockTranspose.Transpose16(MemoryMarshal.Cast<byte, ushort>(source), sourceStride, rows, columns, MemoryMarshal.Cast<byte, ushort>(destination), destinationStride); break;
+            case 4 when BlockTranspose.IsSupported: BlockTranspose.Transpose32(MemoryMarshal.Cast<byte, uint>(source), sourceStride, rows, columns, MemoryMarshal.Cast<byte, uint>(destination), destinationStride); break;
             case 2: Transpose(MemoryMarshal.Cast<byte, ushort>(source), sourceStride, rows, columns, MemoryMarshal.Cast<byte, ushort>(destination), destinationStride); break;
             case 4: Transpose(MemoryMarshal.Cast<byte, uint>(source), sourceStride, rows, columns, MemoryMarshal.Cast<byte, uint>(destination), destinationStride); break;
             default: Transpose(MemoryMarshal.Cast<byte, ulong>(source), sourceStride, rows, columns, MemoryMarshal.Cast<byte, ulong>(destination), destinationStride); break;
@@ -129,7 +137,7 @@ internal sealed class TransposedDecoder(int elementSize, long storedRows, long s
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Transpose<T>(ReadOnlySpan<T> source, int sourceStride, int rows, int columns, Span<T> destination, int destinationStride)
+    internal static void Transpose<T>(ReadOnlySpan<T> source, int sourceStride, int rows, int columns, Span<T> destination, int destinationStride)
     {
         if (rows == 0 || columns == 0)
             return;

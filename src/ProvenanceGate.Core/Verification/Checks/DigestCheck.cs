@@ -73,7 +73,7 @@ internal static class DigestCheck
 
         var notChecked = listed.Count(f => !context.Scopes.Any(s => s.Files.Contains(f)));
         context.Note(check, $"{hashed} file(s) hashed{(context.Scopes.Count == 1 ? "" : $" in {context.Scopes.Count} model directories")}, all match; no unlisted files" +
-            (notChecked > 0 ? $"; {notChecked} listed file(s) of models without a directory not hashed" : ""));
+            (notChecked > 0 ? $"; {notChecked} listed file(s) outside the given model directories and files not hashed" : ""));
     }
 
     /// <summary>Checks one model directory against the files listed for its model; returns how many files it hashed.</summary>
@@ -127,7 +127,11 @@ internal static class DigestCheck
         // Files present but not listed for this model (a file of another model is just as foreign here).
         var listedPaths = scope.Files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
         var ignored = IgnoredOutputs(context, root);
-        var present = IO.ModelTree.Walk(root, skipHidden: false).Select(e => (e.Relative, e.IsLink)).ToList();
+        // A single model file brings only its own files: the rest of its folder (other models) is not its content.
+        var present = scope.OwnPaths is { } own
+            ? own.Order(StringComparer.Ordinal).Select(p => (Relative: p, Info: new FileInfo(Path.Combine(root, p))))
+                .Where(p => p.Info.Exists || p.Info.LinkTarget is not null).Select(p => (p.Relative, IsLink: p.Info.LinkTarget is not null)).ToList()
+            : IO.ModelTree.Walk(root, skipHidden: false).Select(e => (e.Relative, e.IsLink)).ToList();
         scope.PresentFiles = present.Select(p => p.Relative).ToList();
         // Where the BOM has several models, unlisted files point at (and policy exceptions match) their directory's model.
         var model = scope.OfModel.Length > 0 ? scope.Model : null;

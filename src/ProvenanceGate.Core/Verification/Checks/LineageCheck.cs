@@ -55,7 +55,7 @@ internal static class LineageCheck
                 continue;
             }
 
-            var modelDirectory = scope.Directory;
+            var modelDirectory = scope.ModelPath;
             ModelFingerprint modelFingerprint;
             try
             {
