@@ -322,26 +322,25 @@ public static partial class Fingerprinter
             var finalNorms = new SortedDictionary<string, float[]>(StringComparer.Ordinal);
             EmbeddingSignals? embeddingSignals = null, lmHeadSignals = null;
 
-            // Tensors are independent, so they are processed in parallel (largest first, for balance; those that need
-            // the tokenizer's anchors last, so its parsing overlaps the rest), each worker with its own bounded
-            // buffers; results are folded in a fixed order, so the output is deterministic.
+            // Tensors are independent, so they are processed in parallel, largest first and handed out one at a time
+            // (the pass ends with the small ones, so neither worker finishes long after the other), each worker with
+            // its own bounded buffers; results are folded in a fixed order, so the output is deterministic. The
+            // embedding and LM head need the tokenizer's anchors only for a few rows, read after the pass, so the
+            // tokenizer's parsing overlaps the pass whatever the order.
             var ordered = tensors.OrderBy(t => t.FilePath, StringComparer.Ordinal).ThenBy(t => t.FileOffset).ToList();
             var results = new TensorResult[ordered.Count];
-            var schedule = Enumerable.Range(0, ordered.Count)
-                .OrderBy(i => ordered[i] == embedding || ordered[i] == lmHead)
-                .ThenByDescending(i => ordered[i].ByteLength).ToArray();
+            var schedule = Enumerable.Range(0, ordered.Count).OrderByDescending(i => ordered[i].ByteLength).ToArray();
             var workers = Math.Max(1, Math.Min(Environment.ProcessorCount, MaxWorkers));
             try
             {
                 System.Threading.Tasks.Parallel.ForEach(
-                    System.Collections.Concurrent.Partitioner.Create(schedule, loadBalance: true),
+                    System.Collections.Concurrent.Partitioner.Create(schedule, System.Collections.Concurrent.EnumerablePartitionerOptions.NoBuffering),
                     new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = workers },
                     () => new TensorReader(kernels),
                     (index, _, reader) =>
                     {
                         var tensor = ordered[index];
-                        results[index] = Process(tensor, roles[tensor.Name], reader, width, frame, vectorSubset,
-                            tensor == embedding || tensor == lmHead ? anchors.Value : null);
+                        results[index] = Process(tensor, roles[tensor.Name], reader, width, frame, vectorSubset, keepsRowNorms: tensor == embedding || tensor == lmHead);
                         return reader;
                     },
                     reader => reader.Dispose());
@@ -379,9 +378,9 @@ public static partial class Fingerprinter
                 }
 
                 if (tensor == embedding)
-                    embeddingSignals = result.Anchors;
+                    embeddingSignals = AnchorSignals(tensor, result, anchors.Value, width);
                 else if (tensor == lmHead)
-                    lmHeadSignals = result.Anchors;
+                    lmHeadSignals = AnchorSignals(tensor, result, anchors.Value, width);
             }
 
             hashes.Sort(StringComparer.Ordinal);
@@ -398,9 +397,21 @@ public static partial class Fingerprinter
             };
         }
 
-        private sealed record TensorResult(string? Hash, double SumOfSquares, double[]? Gram, float[]? Vector, float[] Spectrum, EmbeddingSignals? Anchors);
+        /// <param name="RowNorms">Every row's norm, kept for the embedding and LM head (their anchor signals need it).</param>
+        private sealed record TensorResult(string? Hash, double SumOfSquares, double[]? Gram, float[]? Vector, float[] Spectrum, float[]? RowNorms);
 
-        private TensorResult Process(WeightTensor tensor, TensorRoleInfo role, TensorReader reader, int width, Lazy<FrameBasis?> frame, int[] vectorSubset, List<(int Id, ulong Hash)>? anchors)
+        /// <summary>The anchor tokens' rows of the embedding or LM head, read by position once the tokenizer has chosen them.</summary>
+        private EmbeddingSignals? AnchorSignals(WeightTensor tensor, TensorResult result, List<(int Id, ulong Hash)> anchors, int width)
+        {
+            if (result.RowNorms is null || tensor.Shape.Count != 2 || tensor.Shape[1] != width || TensorReader.EffectiveRowLength(tensor) != tensor.RowLength)
+                return null;
+            using var reader = new TensorReader(kernels);
+            var rows = new AnchorCollector(anchors, width);
+            rows.Read(tensor, reader);
+            return rows.Finish(tensor.RowCount, result.RowNorms, kernels);
+        }
+
+        private TensorResult Process(WeightTensor tensor, TensorRoleInfo role, TensorReader reader, int width, Lazy<FrameBasis?> frame, int[] vectorSubset, bool keepsRowNorms)
         {
             var is2D = tensor.Shape.Count == 2;
             var rowLength = (int)TensorReader.EffectiveRowLength(tensor);
@@ -409,7 +420,6 @@ public static partial class Fingerprinter
             if (wholeRows && is2D && role.LayerKey is { } layerKey && role.Role is (TensorRole.Key or TensorRole.Value or TensorRole.QueryKeyValue)
                 && frame.Value is { } basis)
                 gram = FrameGramAccumulator.Create(tensor, role, width, basis.ScaledAnchors(layerKey), basis.Count, kernels);
-            var anchorRows = wholeRows && anchors is not null && is2D && tensor.Shape[1] == width ? new AnchorCollector(anchors, width) : null;
             var rowNorms = new float[tensor.ElementCount / rowLength];
             var hash = new ContentHash();
             // Constant tensors are untrained norms and zero biases: small. Large matrices skip the check.
@@ -454,7 +464,6 @@ public static partial class Fingerprinter
                 }
 
                 gram?.AddRows(block);
-                anchorRows?.AddRows(block);
                 if (vector is not null)
                 {
                     for (var i = 0; i < vectorSubset.Length; i++)
@@ -464,8 +473,7 @@ public static partial class Fingerprinter
 
             // Constant tensors (untrained norms, zero biases) are equal in unrelated models: never identity evidence.
             var digest = min != max && !float.IsNaN(min) ? hash.Finish() : null;
-            return new TensorResult(digest, sumOfSquares, gram?.Finish(), vector, Quantiles(rowNorms, SpectrumQuantiles),
-                anchorRows?.Finish(tensor.RowCount, rowNorms, kernels));
+            return new TensorResult(digest, sumOfSquares, gram?.Finish(), vector, Quantiles(rowNorms, SpectrumQuantiles), keepsRowNorms ? rowNorms : null);
         }
 
         private int ResidualWidth(List<WeightTensor> tensors, Dictionary<string, TensorRoleInfo> roles, WeightTensor? embedding)
@@ -815,18 +823,17 @@ public static partial class Fingerprinter
         }
     }
 
-    /// <summary>Keeps the full rows of the anchor tokens while the embedding streams past.</summary>
+    /// <summary>The full rows of the anchor tokens in the embedding or LM head (rows past the matrix's end stay zero).</summary>
     private sealed class AnchorCollector(List<(int Id, ulong Hash)> anchors, int width)
     {
-        private readonly Dictionary<long, int> _slots = anchors.Select((a, i) => (a.Id, i)).ToDictionary(x => (long)x.Id, x => x.i);
         private readonly float[][] _rows = anchors.Select(_ => new float[width]).ToArray();
 
-        public void AddRows(RowBlock block)
+        public void Read(WeightTensor tensor, TensorReader reader)
         {
-            for (var r = 0; r < block.RowCount; r++)
+            for (var slot = 0; slot < anchors.Count; slot++)
             {
-                if (_slots.TryGetValue(block.FirstRow + r, out var slot))
-                    block.CopyRow(r, _rows[slot]);
+                if (anchors[slot].Id < tensor.RowCount)
+                    reader.ReadRow(tensor, anchors[slot].Id, _rows[slot]);
             }
         }
 
