@@ -725,11 +725,19 @@ public static partial class Fingerprinter
             return vector;
         }
 
+        /// <summary>Each row times the gain, element by element (a loop: TensorPrimitives' generic code would start at tier 0).</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static float[] Scale(float[] rows, float[] gain, int width)
         {
             var scaled = new float[rows.Length];
             for (var r = 0; r < rows.Length / width; r++)
-                System.Numerics.Tensors.TensorPrimitives.Multiply(rows.AsSpan(r * width, width), gain, scaled.AsSpan(r * width, width));
+            {
+                var row = rows.AsSpan(r * width, width);
+                var target = scaled.AsSpan(r * width, width);
+                for (var i = 0; i < width; i++)
+                    target[i] = row[i] * gain[i];
+            }
+
             return scaled;
         }
 
