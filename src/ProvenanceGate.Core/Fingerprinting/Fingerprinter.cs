@@ -117,6 +117,43 @@ public static partial class Fingerprinter
         if (config is null && weights is null && tokenizerTask.GetAwaiter().GetResult() is null)
             throw Diagnostics.Diagnostics.ModelNotFound.Exception($"'{directory}' holds no config.json, tokenizer or weights", directory);
 
+        // The files' digests are taken beside the weight pass, not before it (they are small, but the first hash
+        // costs a cryptography start-up that would otherwise hold back every weight worker); an error in them is
+        // still the one reported.
+        var filesTask = System.Threading.Tasks.Task.Run(() => SourceFiles(directory, isFile, weights));
+        var fullName = ModelName(directory);
+        WeightSignals? weightSignals = null;
+        try
+        {
+            weightSignals = weights is null || weights.Tensors.Count == 0 ? null : new WeightPass(weights, config, tokenizerTask, kernels).Run();
+        }
+        catch (Diagnostics.ProvenanceException) when (FailureOf(filesTask) is { } filesError)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(filesError).Throw();
+        }
+
+        var files = filesTask.GetAwaiter().GetResult();
+        return new ModelFingerprint
+        {
+            Name = fullName,
+            Model = new ModelIdentity(
+                weights?.Format ?? "none",
+                weights?.Tensors.Sum(t => t.ElementCount) ?? 0,
+                weights?.Tensors.Count ?? 0,
+                weights?.WeightFiles.Sum(f => new FileInfo(f).Length) ?? 0,
+                weights?.Tensors.Select(t => t.StorageTypeName).Distinct().Order(StringComparer.Ordinal).ToArray() ?? []),
+            Files = files,
+            Config = config is null ? null : new ConfigSummary(config.ModelType, config.Architectures, config.HiddenSize, config.Layers, config.AttentionHeads,
+                config.KeyValueHeads, config.IntermediateSize, config.VocabSize, config.MaxPositionEmbeddings, config.HiddenAct, config.ArchHash),
+            Tokenizer = tokenizerTask.GetAwaiter().GetResult() is null ? null : summaryTask.GetAwaiter().GetResult(),
+            Weights = weightSignals,
+            Producer = new FingerprintProducer(ComputeAccelerator.Current.Name),
+        };
+    }
+
+    /// <summary>Name, size and SHA-256 of the metadata and index files, and of each weight file's header.</summary>
+    private static List<SourceFile> SourceFiles(string directory, bool isFile, WeightSet? weights)
+    {
         var files = new List<SourceFile>();
         foreach (var name in isFile ? [] : MetadataFiles)
         {
@@ -141,24 +178,7 @@ public static partial class Fingerprinter
             }
         }
 
-        var fullName = ModelName(directory);
-        var weightSignals = weights is null || weights.Tensors.Count == 0 ? null : new WeightPass(weights, config, tokenizerTask, kernels).Run();
-        return new ModelFingerprint
-        {
-            Name = fullName,
-            Model = new ModelIdentity(
-                weights?.Format ?? "none",
-                weights?.Tensors.Sum(t => t.ElementCount) ?? 0,
-                weights?.Tensors.Count ?? 0,
-                weights?.WeightFiles.Sum(f => new FileInfo(f).Length) ?? 0,
-                weights?.Tensors.Select(t => t.StorageTypeName).Distinct().Order(StringComparer.Ordinal).ToArray() ?? []),
-            Files = files,
-            Config = config is null ? null : new ConfigSummary(config.ModelType, config.Architectures, config.HiddenSize, config.Layers, config.AttentionHeads,
-                config.KeyValueHeads, config.IntermediateSize, config.VocabSize, config.MaxPositionEmbeddings, config.HiddenAct, config.ArchHash),
-            Tokenizer = tokenizerTask.GetAwaiter().GetResult() is null ? null : summaryTask.GetAwaiter().GetResult(),
-            Weights = weightSignals,
-            Producer = new FingerprintProducer(ComputeAccelerator.Current.Name),
-        };
+        return files;
     }
 
     /// <summary>The fingerprint's name: the model directory's own name, or a model file's name without its extension.</summary>
@@ -323,26 +343,25 @@ public static partial class Fingerprinter
             var finalNorms = new SortedDictionary<string, float[]>(StringComparer.Ordinal);
             EmbeddingSignals? embeddingSignals = null, lmHeadSignals = null;
 
-            // Tensors are independent, so they are processed in parallel (largest first, for balance; those that need
-            // the tokenizer's anchors last, so its parsing overlaps the rest), each worker with its own bounded
-            // buffers; results are folded in a fixed order, so the output is deterministic.
+            // Tensors are independent, so they are processed in parallel, largest first and handed out one at a time
+            // (the pass ends with the small ones, so neither worker finishes long after the other), each worker with
+            // its own bounded buffers; results are folded in a fixed order, so the output is deterministic. The
+            // embedding and LM head need the tokenizer's anchors only for a few rows, read after the pass, so the
+            // tokenizer's parsing overlaps the pass whatever the order.
             var ordered = tensors.OrderBy(t => t.FilePath, StringComparer.Ordinal).ThenBy(t => t.FileOffset).ToList();
             var results = new TensorResult[ordered.Count];
-            var schedule = Enumerable.Range(0, ordered.Count)
-                .OrderBy(i => ordered[i] == embedding || ordered[i] == lmHead)
-                .ThenByDescending(i => ordered[i].ByteLength).ToArray();
+            var schedule = Enumerable.Range(0, ordered.Count).OrderByDescending(i => ordered[i].ByteLength).ToArray();
             var workers = Math.Max(1, Math.Min(Environment.ProcessorCount, MaxWorkers));
             try
             {
                 System.Threading.Tasks.Parallel.ForEach(
-                    System.Collections.Concurrent.Partitioner.Create(schedule, loadBalance: true),
+                    System.Collections.Concurrent.Partitioner.Create(schedule, System.Collections.Concurrent.EnumerablePartitionerOptions.NoBuffering),
                     new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = workers },
                     () => new TensorReader(kernels),
                     (index, _, reader) =>
                     {
                         var tensor = ordered[index];
-                        results[index] = Process(tensor, roles[tensor.Name], reader, width, frame, vectorSubset,
-                            tensor == embedding || tensor == lmHead ? anchors.Value : null);
+                        results[index] = Process(tensor, roles[tensor.Name], reader, width, frame, vectorSubset, keepsRowNorms: tensor == embedding || tensor == lmHead);
                         return reader;
                     },
                     reader => reader.Dispose());
@@ -380,9 +399,9 @@ public static partial class Fingerprinter
                 }
 
                 if (tensor == embedding)
-                    embeddingSignals = result.Anchors;
+                    embeddingSignals = AnchorSignals(tensor, result, anchors.Value, width);
                 else if (tensor == lmHead)
-                    lmHeadSignals = result.Anchors;
+                    lmHeadSignals = AnchorSignals(tensor, result, anchors.Value, width);
             }
 
             hashes.Sort(StringComparer.Ordinal);
@@ -399,9 +418,21 @@ public static partial class Fingerprinter
             };
         }
 
-        private sealed record TensorResult(string? Hash, double SumOfSquares, double[]? Gram, float[]? Vector, float[] Spectrum, EmbeddingSignals? Anchors);
+        /// <param name="RowNorms">Every row's norm, kept for the embedding and LM head (their anchor signals need it).</param>
+        private sealed record TensorResult(string? Hash, double SumOfSquares, double[]? Gram, float[]? Vector, float[] Spectrum, float[]? RowNorms);
 
-        private TensorResult Process(WeightTensor tensor, TensorRoleInfo role, TensorReader reader, int width, Lazy<FrameBasis?> frame, int[] vectorSubset, List<(int Id, ulong Hash)>? anchors)
+        /// <summary>The anchor tokens' rows of the embedding or LM head, read by position once the tokenizer has chosen them.</summary>
+        private EmbeddingSignals? AnchorSignals(WeightTensor tensor, TensorResult result, List<(int Id, ulong Hash)> anchors, int width)
+        {
+            if (result.RowNorms is null || tensor.Shape.Count != 2 || tensor.Shape[1] != width || TensorReader.EffectiveRowLength(tensor) != tensor.RowLength)
+                return null;
+            using var reader = new TensorReader(kernels);
+            var rows = new AnchorCollector(anchors, width);
+            rows.Read(tensor, reader);
+            return rows.Finish(tensor.RowCount, result.RowNorms, kernels);
+        }
+
+        private TensorResult Process(WeightTensor tensor, TensorRoleInfo role, TensorReader reader, int width, Lazy<FrameBasis?> frame, int[] vectorSubset, bool keepsRowNorms)
         {
             var is2D = tensor.Shape.Count == 2;
             var rowLength = (int)TensorReader.EffectiveRowLength(tensor);
@@ -410,7 +441,6 @@ public static partial class Fingerprinter
             if (wholeRows && is2D && role.LayerKey is { } layerKey && role.Role is (TensorRole.Key or TensorRole.Value or TensorRole.QueryKeyValue)
                 && frame.Value is { } basis)
                 gram = FrameGramAccumulator.Create(tensor, role, width, basis.ScaledAnchors(layerKey), basis.Count, kernels);
-            var anchorRows = wholeRows && anchors is not null && is2D && tensor.Shape[1] == width ? new AnchorCollector(anchors, width) : null;
             var rowNorms = new float[tensor.ElementCount / rowLength];
             var hash = new ContentHash();
             // Constant tensors are untrained norms and zero biases: small. Large matrices skip the check.
@@ -440,8 +470,7 @@ public static partial class Fingerprinter
                     hash.AppendBFloat16(block.Raw);
                 if (checkConstant)
                 {
-                    min = Math.Min(min, System.Numerics.Tensors.TensorPrimitives.Min(block.Values));
-                    max = Math.Max(max, System.Numerics.Tensors.TensorPrimitives.Max(block.Values));
+                    MinMax(block.Values, ref min, ref max);
                     // Two different values settle it (trained weights: in the first block); the rest of the
                     // tensor need not be converted for the check.
                     checkConstant = !(min < max);
@@ -455,7 +484,6 @@ public static partial class Fingerprinter
                 }
 
                 gram?.AddRows(block);
-                anchorRows?.AddRows(block);
                 if (vector is not null)
                 {
                     for (var i = 0; i < vectorSubset.Length; i++)
@@ -465,8 +493,21 @@ public static partial class Fingerprinter
 
             // Constant tensors (untrained norms, zero biases) are equal in unrelated models: never identity evidence.
             var digest = min != max && !float.IsNaN(min) ? hash.Finish() : null;
-            return new TensorResult(digest, sumOfSquares, gram?.Finish(), vector, Quantiles(rowNorms, SpectrumQuantiles),
-                anchorRows?.Finish(tensor.RowCount, rowNorms, kernels));
+            return new TensorResult(digest, sumOfSquares, gram?.Finish(), vector, Quantiles(rowNorms, SpectrumQuantiles), keepsRowNorms ? rowNorms : null);
+        }
+
+        /// <summary>
+        /// Folds the values into min and max (NaN wins, -0 below +0): written out rather than TensorPrimitives.Min/Max,
+        /// whose generic code starts at tier 0 in a fresh process and is recompiled mid-loop (measured: 19 methods).
+        /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        private static void MinMax(ReadOnlySpan<float> values, ref float min, ref float max)
+        {
+            foreach (var value in values)
+            {
+                min = Math.Min(min, value);
+                max = Math.Max(max, value);
+            }
         }
 
         private int ResidualWidth(List<WeightTensor> tensors, Dictionary<string, TensorRoleInfo> roles, WeightTensor? embedding)
@@ -489,7 +530,11 @@ public static partial class Fingerprinter
             var rows = matrix?.Shape[0] ?? 0;
             if (rows == 0)
                 return [];
-            var candidates = new List<(ulong Hash, int Id)>();
+            // The smallest (hash, id) pairs, kept in order as the vocabulary streams past (ids ascend, so an equal hash
+            // goes after): no sort of the whole vocabulary, whose generic sort would start at tier 0.
+            var hashes = new ulong[AnchorCount];
+            var ids = new int[AnchorCount];
+            var count = 0;
             var seen = new HashSet<string>(StringComparer.Ordinal);
             var limit = (int)Math.Min(rows, tokenizer?.Tokens.Count ?? rows);
             for (var id = 0; id < limit; id++)
@@ -498,11 +543,25 @@ public static partial class Fingerprinter
                 var token = tokenizer is null ? "#" + id.ToString(System.Globalization.CultureInfo.InvariantCulture) : tokenizer.Tokens[id];
                 if (token is null || (tokenizer?.SpecialTokens.Contains(token) ?? false) || !seen.Add(token))
                     continue;
-                candidates.Add((StringHash(token), id));
+                var hash = StringHash(token);
+                if (count == AnchorCount && hash >= hashes[AnchorCount - 1])
+                    continue;
+                var at = Math.Min(count, AnchorCount - 1);
+                for (; at > 0 && hashes[at - 1] > hash; at--)
+                {
+                    hashes[at] = hashes[at - 1];
+                    ids[at] = ids[at - 1];
+                }
+
+                hashes[at] = hash;
+                ids[at] = id;
+                count = Math.Min(count + 1, AnchorCount);
             }
 
-            candidates.Sort();
-            return candidates.Take(AnchorCount).Select(c => (c.Id, c.Hash)).ToList();
+            var anchors = new List<(int Id, ulong Hash)>(count);
+            for (var i = 0; i < count; i++)
+                anchors.Add((ids[i], hashes[i]));
+            return anchors;
         }
     }
 
@@ -667,11 +726,19 @@ public static partial class Fingerprinter
             return vector;
         }
 
+        /// <summary>Each row times the gain, element by element (a loop: TensorPrimitives' generic code would start at tier 0).</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static float[] Scale(float[] rows, float[] gain, int width)
         {
             var scaled = new float[rows.Length];
             for (var r = 0; r < rows.Length / width; r++)
-                System.Numerics.Tensors.TensorPrimitives.Multiply(rows.AsSpan(r * width, width), gain, scaled.AsSpan(r * width, width));
+            {
+                var row = rows.AsSpan(r * width, width);
+                var target = scaled.AsSpan(r * width, width);
+                for (var i = 0; i < width; i++)
+                    target[i] = row[i] * gain[i];
+            }
+
             return scaled;
         }
 
@@ -810,18 +877,17 @@ public static partial class Fingerprinter
         }
     }
 
-    /// <summary>Keeps the full rows of the anchor tokens while the embedding streams past.</summary>
+    /// <summary>The full rows of the anchor tokens in the embedding or LM head (rows past the matrix's end stay zero).</summary>
     private sealed class AnchorCollector(List<(int Id, ulong Hash)> anchors, int width)
     {
-        private readonly Dictionary<long, int> _slots = anchors.Select((a, i) => (a.Id, i)).ToDictionary(x => (long)x.Id, x => x.i);
         private readonly float[][] _rows = anchors.Select(_ => new float[width]).ToArray();
 
-        public void AddRows(RowBlock block)
+        public void Read(WeightTensor tensor, TensorReader reader)
         {
-            for (var r = 0; r < block.RowCount; r++)
+            for (var slot = 0; slot < anchors.Count; slot++)
             {
-                if (_slots.TryGetValue(block.FirstRow + r, out var slot))
-                    block.CopyRow(r, _rows[slot]);
+                if (anchors[slot].Id < tensor.RowCount)
+                    reader.ReadRow(tensor, anchors[slot].Id, _rows[slot]);
             }
         }
 
@@ -851,8 +917,17 @@ public static partial class Fingerprinter
             var result = new float[bins];
             if (values.Length == 0)
                 return result;
-            var min = values.Min();
-            var max = values.Max();
+            // Enumerable.Min/Max semantics (a NaN is the minimum, and ignored by the maximum), without their generic code.
+            var min = values[0];
+            var max = float.NaN;
+            foreach (var value in values)
+            {
+                if (value < min || float.IsNaN(value))
+                    min = float.IsNaN(min) ? min : value;
+                if (value > max || float.IsNaN(max))
+                    max = value;
+            }
+
             var span = max - min;
             foreach (var value in values)
             {

@@ -126,6 +126,23 @@ public sealed class LinearAlgebraTests
     }
 
     [Test]
+    public void Tiled_products_match_the_scalar_reference_at_projection_sizes()
+    {
+        // 34 anchors by 67 rows of 2051 values: whole 4×4 tiles, left-over rows and columns, and a tail past the last vector.
+        var random = new Random(11);
+        float[] Values(int count) => Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        const int k = 2051;
+        var a = Values(34 * k);
+        var b = Values(67 * k);
+        var simd = new float[34 * 67];
+        var scalar = new float[34 * 67];
+        LinearAlgebraKernels.Default.MultiplyTransposed(a, b, k, simd);
+        LinearAlgebraKernels.Scalar.MultiplyTransposed(a, b, k, scalar);
+        Assert.That(simd, Is.EqualTo(scalar).Within(1e-4));
+        Assert.Throws<ArgumentException>(() => LinearAlgebraKernels.Default.MultiplyTransposed(a, b, k, new float[(34 * 67) - 1]));
+    }
+
+    [Test]
     public void Simd_products_match_the_scalar_reference()
     {
         var random = new Random(5);

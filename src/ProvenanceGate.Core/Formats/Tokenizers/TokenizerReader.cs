@@ -243,7 +243,10 @@ public static class TokenizerReader
 
     private static TokenizerData Build(string kind, string path, Dictionary<int, string> tokens, List<string> merges, HashSet<string> special, bool byteLevel)
     {
-        var size = tokens.Count == 0 ? 0 : tokens.Keys.Max() + 1;
+        // A loop, not Keys.Max(): that generic code starts at tier 0 and is recompiled mid-loop in a fresh process.
+        long size = 0;
+        foreach (var id in tokens.Keys)
+            size = Math.Max(size, (long)id + 1);
         if (size > MaxTokens)
             throw Malformed(path, $"token id {size - 1} is above the {MaxTokens} limit");
         var byId = new string?[size];
