@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using ProvenanceGate.Fingerprinting;
 using ProvenanceGate.Formats.Safetensors;
+using ProvenanceGate.IO;
 
 namespace ProvenanceGate.Formats.Weights;
 
@@ -98,16 +99,16 @@ public sealed unsafe class TensorReader : IDisposable
             return null;
         if (!_maps.TryGetValue(tensor.FilePath, out var map))
         {
-            try
-            {
-                map = MemoryMappedFile.CreateFromFile(handle, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
-            {
-                map = null;
-            }
-
+            // Mapped only under a read lease, so no other process can truncate the file beneath the mapping (SIGBUS).
+            map = ReadLease.TryTake(handle) ? TryMap(handle) : null;
             _maps[tensor.FilePath] = map;
+        }
+        else if (map is not null && ReadLease.IsBreaking(handle))
+        {
+            // A writer waits for this file: let it go and read the rest (a truncation then shows as a short read).
+            map.Dispose();
+            ReadLease.Release(handle);
+            _maps[tensor.FilePath] = map = null;
         }
 
         if (map is null)
@@ -118,6 +119,19 @@ public sealed unsafe class TensorReader : IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
+            return null;
+        }
+    }
+
+    private static MemoryMappedFile? TryMap(SafeFileHandle handle)
+    {
+        try
+        {
+            return MemoryMappedFile.CreateFromFile(handle, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            ReadLease.Release(handle);
             return null;
         }
     }
@@ -241,8 +255,14 @@ public sealed unsafe class TensorReader : IDisposable
 
     public void Dispose()
     {
-        foreach (var map in _maps.Values)
-            map?.Dispose();
+        foreach (var (path, map) in _maps)
+        {
+            if (map is null)
+                continue;
+            map.Dispose();
+            ReadLease.Release(_handles[path]);
+        }
+
         _maps.Clear();
         foreach (var handle in _handles.Values)
             handle.Dispose();
