@@ -122,6 +122,18 @@ public sealed class SignedModelAppTests
         Assert.That(nuspec, Does.Not.Contain("ProvenanceGate.Build"), "a development dependency never becomes a package dependency");
     }
 
+    [Test, Order(13)]
+    public void The_accelerator_property_reaches_the_gate_and_a_misspelt_one_fails_the_build()
+    {
+        var misspelt = App.Run("build", App.Project, "--no-incremental", "-p:ProvenanceGateAccelerator=cdua");
+        var explicitCpu = App.Run("build", App.Project, "--no-incremental", "-p:ProvenanceGateAccelerator=cpu", "-v:n");
+
+        Assert.That(misspelt.ExitCode, Is.Not.Zero, misspelt.ToString());
+        Assert.That(misspelt.Output, Does.Contain("error PG3053"), misspelt.ToString());
+        Assert.That(explicitCpu.ExitCode, Is.Zero, explicitCpu.ToString());
+        Assert.That(App.Stamp, Does.Exist, "the gate passed again on the CPU path");
+    }
+
     private static (int ExitCode, string Output) Exec(string fileName, params string[] arguments)
     {
         var startInfo = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true };
