@@ -36,6 +36,7 @@ public sealed class FuzzTests
         var cases = CasesFor(family);
         var work = WorkDirectory(family.Name);
         var inFlight = Path.Combine(Path.GetDirectoryName(work)!, family.Name + ".in-flight.bin");
+        Directory.CreateDirectory(Path.GetDirectoryName(inFlight)!); // a family run alone (--filter) finds no folder made before it
         TestContext.Progress.WriteLine($"fuzz {family.Name}: {cases} cases; the input running is kept at {inFlight} (a case that kills the host leaves it there)");
 
         var verdicts = new Dictionary<string, int>(StringComparer.Ordinal);
