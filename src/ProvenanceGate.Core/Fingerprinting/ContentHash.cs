@@ -14,17 +14,18 @@ namespace ProvenanceGate.Fingerprinting;
 /// agree too), so a crafted collision cannot forge lineage.
 /// </summary>
 /// <remarks>
-/// The canonical byte stream is cut into 256-byte blocks whatever the read chunks are; 32 independent
-/// multiply/rotate chains take one 8-byte word each per block (one chain is bound by the latency of its two
-/// multiplications; 32 keep the vector units busy). Each chain is order-dependent, so permuting rows changes the
-/// hash. Schema 3 hashes BF16 tensors from their own bytes (four values per word, no widening: half the work of
-/// schema 2, which widened every value to float32 first); float32 streams hash as in schema 2.
+/// The canonical byte stream (the values in row-major order of the tensor's logical shape) is cut into 8-byte words;
+/// word k contributes a term that mixes the word with its position, and the hash is two sums of such terms (mod
+/// 2^64) with different position keys, then an avalanche with the value count. A sum does not care in which order
+/// its terms arrive, so a tensor stored transposed (ONNX's MatMul weights) is hashed from its stored rows, as they
+/// lie, with each word given its logical position: no transpose. The position is in every term, so moving a value
+/// or swapping rows changes the hash. Schema 5 (schemas 3 and 4 chained 32 lanes in stream order, which only a row
+/// order read could feed).
 /// </remarks>
 internal sealed class ContentHash
 {
-    private readonly Chain _narrow;
-    private readonly Chain _wide;
-    private readonly bool _vectorised;
+    private readonly Sums _narrow;
+    private readonly Sums _wide;
     private bool _allNarrow = true;
     private bool _rawInput;
     private long _count;
@@ -32,16 +33,15 @@ internal sealed class ContentHash
     /// <param name="vectorised">False forces the scalar loops (tests check both give the same hash).</param>
     public ContentHash(bool vectorised = true)
     {
-        _vectorised = vectorised && Vector256.IsHardwareAccelerated;
-        _narrow = new Chain(_vectorised);
-        _wide = new Chain(_vectorised);
+        var vectors = vectorised && Avx2.IsSupported;
+        _narrow = new Sums(vectors);
+        _wide = new Sums(vectors);
     }
 
     /// <summary>Appends float32 values (any dtype converted). Not to be mixed with the bfloat16 appends in one hash.</summary>
     public void Append(ReadOnlySpan<float> values)
     {
-        if (_rawInput)
-            throw new InvalidOperationException("a hash takes float32 or bfloat16 input, not both");
+        StartFloat();
         _count += values.Length;
         var bits = MemoryMarshal.Cast<float, uint>(values);
         _wide.Append(MemoryMarshal.AsBytes(bits));
@@ -52,19 +52,9 @@ internal sealed class ContentHash
         for (var start = 0; start < bits.Length && _allNarrow; start += packed.Length)
         {
             var part = bits.Slice(start, Math.Min(packed.Length, bits.Length - start));
-            for (var i = 0; i < part.Length; i++)
-            {
-                if ((part[i] & 0xFFFF) != 0)
-                {
-                    _allNarrow = false;
-                    break;
-                }
-
-                packed[i] = (ushort)(part[i] >> 16);
-            }
-
-            if (_allNarrow)
-                _narrow.Append(MemoryMarshal.AsBytes(packed[..part.Length]));
+            if (!PackNarrow(part, packed))
+                return;
+            _narrow.Append(MemoryMarshal.AsBytes(packed[..part.Length]));
         }
     }
 
@@ -79,65 +69,222 @@ internal sealed class ContentHash
     /// <summary>
     /// <see cref="AppendBFloat16"/> for whole rows that also returns each row's sum of squares, computed from the
     /// registers the hash has just loaded: one pass over the bytes instead of two. Only where 512-bit vectors are
-    /// available and rows are whole hash blocks (128 values: every common hidden and intermediate size); returns
-    /// false, having done nothing, otherwise.
+    /// available and rows are a multiple of 32 values; returns false, having done nothing, otherwise.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryAppendBFloat16Rows(ReadOnlySpan<byte> source, int rowLength, Span<double> rowSumsOfSquares)
     {
         var rowBytes = rowLength * 2;
-        if (!Vector512.IsHardwareAccelerated || !_vectorised || _narrow.Carried != 0 || rowLength <= 0 || rowBytes % Chain.BlockBytes != 0
+        if (!Avx512F.IsSupported || !_narrow.Vectorised || _narrow.Carried != 0 || rowLength <= 0 || rowBytes % 64 != 0
             || source.Length % rowBytes != 0 || rowSumsOfSquares.Length < source.Length / rowBytes || (_count > 0 && !_rawInput))
             return false;
         StartRaw();
         _count += source.Length / 2;
-        var lanes = _narrow.Lanes.AsSpan();
-        Vector512<ulong> l0 = Vector512.Create<ulong>(lanes), l1 = Vector512.Create<ulong>(lanes[8..]), l2 = Vector512.Create<ulong>(lanes[16..]), l3 = Vector512.Create<ulong>(lanes[24..]);
-        var p1 = Vector512.Create(Chain.Prime1);
-        var p2 = Vector512.Create(Chain.Prime2);
+        var (step1, step2) = (Vector512.Create(unchecked(8 * Sums.Key1)), Vector512.Create(unchecked(8 * Sums.Key2)));
+        var first = _narrow.NextWord;
+        var key1 = Vector512.Create((ulong)(first + 1) * Sums.Key1) + (Vector512<ulong>.Indices * Sums.Key1);
+        var key2 = Vector512.Create((ulong)(first + 1) * Sums.Key2) + (Vector512<ulong>.Indices * Sums.Key2);
+        Vector512<ulong> sum1 = default, sum2 = default;
         ref var start = ref MemoryMarshal.GetReference(source);
         var rows = source.Length / rowBytes;
         for (var r = 0; r < rows; r++)
         {
-            Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            Vector512<float> s0 = default, s1 = default;
             var end = (r + 1) * rowBytes;
-            for (var i = r * rowBytes; i < end; i += Chain.BlockBytes)
+            for (var i = r * rowBytes; i < end; i += 64)
             {
-                var w0 = Vector512.LoadUnsafe(ref start, (nuint)i).AsUInt64();
-                var w1 = Vector512.LoadUnsafe(ref start, (nuint)i + 64).AsUInt64();
-                var w2 = Vector512.LoadUnsafe(ref start, (nuint)i + 128).AsUInt64();
-                var w3 = Vector512.LoadUnsafe(ref start, (nuint)i + 192).AsUInt64();
-                l0 = Chain.Step(l0, w0, p1, p2);
-                l1 = Chain.Step(l1, w1, p1, p2);
-                l2 = Chain.Step(l2, w2, p1, p2);
-                l3 = Chain.Step(l3, w3, p1, p2);
+                var words = Vector512.LoadUnsafe(ref start, (nuint)i).AsUInt64();
+                Sums.Terms(words, key1, key2, ref sum1, ref sum2);
+                key1 += step1;
+                key2 += step2;
                 // The squares do not care about order: each bfloat16 becomes the top half of a float32 in place.
-                (var a, var b) = SimdNumericKernels.BFloat16ToSingleUnordered(w0.AsUInt16());
+                var (a, b) = SimdNumericKernels.BFloat16ToSingleUnordered(words.AsUInt16());
                 s0 = Vector512.FusedMultiplyAdd(a, a, s0);
                 s1 = Vector512.FusedMultiplyAdd(b, b, s1);
-                (a, b) = SimdNumericKernels.BFloat16ToSingleUnordered(w1.AsUInt16());
-                s2 = Vector512.FusedMultiplyAdd(a, a, s2);
-                s3 = Vector512.FusedMultiplyAdd(b, b, s3);
-                (a, b) = SimdNumericKernels.BFloat16ToSingleUnordered(w2.AsUInt16());
-                s4 = Vector512.FusedMultiplyAdd(a, a, s4);
-                s5 = Vector512.FusedMultiplyAdd(b, b, s5);
-                (a, b) = SimdNumericKernels.BFloat16ToSingleUnordered(w3.AsUInt16());
-                s6 = Vector512.FusedMultiplyAdd(a, a, s6);
-                s7 = Vector512.FusedMultiplyAdd(b, b, s7);
             }
 
-            var (low, high) = Vector512.Widen(((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)));
+            var (low, high) = Vector512.Widen(s0 + s1);
             rowSumsOfSquares[r] = Vector512.Sum(low + high);
         }
 
-        l0.CopyTo(lanes);
-        l1.CopyTo(lanes[8..]);
-        l2.CopyTo(lanes[16..]);
-        l3.CopyTo(lanes[24..]);
+        _narrow.Add(Vector512.Sum(sum1), Vector512.Sum(sum2), source.Length / 8);
         return true;
     }
 
+    /// <summary>
+    /// Appends stored rows <paramref name="firstStoredRow"/>... of a tensor stored transposed (<c>stored[c][r] =
+    /// logical[r][c]</c>, <paramref name="storedRowLength"/> = the logical row count), as bfloat16 bytes, and adds each
+    /// stored value's square to <paramref name="logicalRowSquares"/>[r] (the logical rows' sums of squares). Every word
+    /// of the logical stream is four logical columns of one logical row: four consecutive stored rows at one position.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void AppendBFloat16Transposed(ReadOnlySpan<byte> source, int storedRowLength, long firstStoredRow, long logicalRowLength, Span<float> logicalRowSquares)
+    {
+        var storedRows = RequireTransposedGroups(source.Length / 2, storedRowLength, firstStoredRow, logicalRowLength, logicalRowSquares);
+        StartRaw();
+        _count += (long)storedRows * storedRowLength;
+        NarrowTransposed(MemoryMarshal.Cast<byte, ushort>(source), storedRows, storedRowLength, firstStoredRow, logicalRowLength, logicalRowSquares);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void NarrowTransposed(ReadOnlySpan<ushort> values, int storedRows, int storedRowLength, long firstStoredRow, long logicalRowLength, Span<float> logicalRowSquares)
+    {
+        var wordsPerRow = logicalRowLength / 4;
+        ulong sum1 = 0, sum2 = 0;
+        for (var g = 0; g < storedRows / 4; g++)
+        {
+            var group = values.Slice(g * 4 * storedRowLength, 4 * storedRowLength);
+            // Word (r, q) has index r * wordsPerRow + q; its keys grow by wordsPerRow keys per logical row.
+            var q = (firstStoredRow / 4) + g;
+            var r = 0;
+            if (_narrow.Vectorised)
+                r = Transposed16(group, storedRowLength, q, wordsPerRow, logicalRowSquares, ref sum1, ref sum2);
+            for (; r < storedRowLength; r++)
+            {
+                ulong v0 = group[r], v1 = group[storedRowLength + r], v2 = group[(2 * storedRowLength) + r], v3 = group[(3 * storedRowLength) + r];
+                Sums.Term(v0 | (v1 << 16) | (v2 << 32) | (v3 << 48), (r * wordsPerRow) + q, ref sum1, ref sum2);
+                logicalRowSquares[r] += Square(v0) + Square(v1) + Square(v2) + Square(v3);
+            }
+        }
+
+        _narrow.Add(sum1, sum2, 0);
+
+        static float Square(ulong bfloat16)
+        {
+            var value = BitConverter.UInt32BitsToSingle((uint)bfloat16 << 16);
+            return value * value;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="AppendBFloat16Transposed"/> for float32 values (any dtype converted): the float32 stream, and the
+    /// bfloat16 stream while every value is bfloat16-exact.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void AppendTransposed(ReadOnlySpan<float> values, int storedRowLength, long firstStoredRow, long logicalRowLength, Span<float> logicalRowSquares)
+    {
+        var storedRows = RequireTransposedGroups(values.Length, storedRowLength, firstStoredRow, logicalRowLength, logicalRowSquares);
+        StartFloat();
+        _count += (long)storedRows * storedRowLength;
+        var bits = MemoryMarshal.Cast<float, uint>(values);
+        // Wide word (r, p) holds logical columns 2p, 2p + 1: stored rows 4q, 4q + 1 (p = 2q) or 4q + 2, 4q + 3 (p = 2q + 1).
+        var pairsPerRow = logicalRowLength / 2;
+        ulong sum1 = 0, sum2 = 0;
+        var narrow = _allNarrow;
+        for (var g = 0; g < storedRows / 4; g++)
+        {
+            var group = bits.Slice(g * 4 * storedRowLength, 4 * storedRowLength);
+            var p = ((firstStoredRow / 4) + g) * 2;
+            for (var r = 0; r < storedRowLength; r++)
+            {
+                uint v0 = group[r], v1 = group[storedRowLength + r], v2 = group[(2 * storedRowLength) + r], v3 = group[(3 * storedRowLength) + r];
+                Sums.Term(v0 | ((ulong)v1 << 32), (r * pairsPerRow) + p, ref sum1, ref sum2);
+                Sums.Term(v2 | ((ulong)v3 << 32), (r * pairsPerRow) + p + 1, ref sum1, ref sum2);
+                narrow &= ((v0 | v1 | v2 | v3) & 0xFFFF) == 0;
+                var (f0, f1, f2, f3) = (BitConverter.UInt32BitsToSingle(v0), BitConverter.UInt32BitsToSingle(v1), BitConverter.UInt32BitsToSingle(v2), BitConverter.UInt32BitsToSingle(v3));
+                logicalRowSquares[r] += (f0 * f0) + (f1 * f1) + (f2 * f2) + (f3 * f3);
+            }
+        }
+
+        _wide.Add(sum1, sum2, 0);
+        _allNarrow = narrow;
+        if (!narrow)
+            return;
+        // Every value so far is bfloat16-exact (untrained or bf16-born weights): the narrow stream from the top halves.
+        var packed = new ushort[values.Length];
+        PackNarrow(bits, packed);
+        NarrowTransposed(packed, storedRows, storedRowLength, firstStoredRow, logicalRowLength, new float[storedRowLength]);
+    }
+
     public string Finish() => _allNarrow ? _narrow.Finish(_count, narrow: true) : _wide.Finish(_count, narrow: false);
+
+    /// <summary>True when <paramref name="logicalColumns"/> and <paramref name="logicalRowLength"/> allow <see cref="AppendBFloat16Transposed"/>.</summary>
+    public static bool TransposedGroupsFit(long logicalColumns, long logicalRowLength) => logicalRowLength % 4 == 0 && logicalColumns % 4 == 0;
+
+    private static int RequireTransposedGroups(int valueCount, int storedRowLength, long firstStoredRow, long logicalRowLength, Span<float> squares)
+    {
+        var storedRows = storedRowLength <= 0 ? 0 : valueCount / storedRowLength;
+        if (storedRowLength <= 0 || valueCount % storedRowLength != 0 || storedRows % 4 != 0 || firstStoredRow % 4 != 0
+            || logicalRowLength % 4 != 0 || firstStoredRow + storedRows > logicalRowLength || squares.Length < storedRowLength)
+            throw new ArgumentException("transposed appends take whole groups of four stored rows of a logical row length divisible by four");
+        return storedRows;
+    }
+
+    /// <summary>The vector part of one group of four stored rows, 16 positions at a time; returns the first position left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Transposed16(ReadOnlySpan<ushort> group, int length, long q, long wordsPerRow, Span<float> squares, ref ulong sum1, ref ulong sum2)
+    {
+        if (length < 16)
+            return 0;
+        ref var row0 = ref MemoryMarshal.GetReference(group);
+        ref var row1 = ref Unsafe.Add(ref row0, length);
+        ref var row2 = ref Unsafe.Add(ref row1, length);
+        ref var row3 = ref Unsafe.Add(ref row2, length);
+        ref var square = ref MemoryMarshal.GetReference(squares);
+        // After the in-lane interleaves, the four word vectors hold positions {0,1,8,9}, {2,3,10,11}, {4,5,12,13} and
+        // {6,7,14,15} of each 16: their keys are (position * wordsPerRow + q + 1) * Key.
+        var stride1 = (ulong)wordsPerRow * Sums.Key1;
+        var stride2 = (ulong)wordsPerRow * Sums.Key2;
+        var lanes = Vector256.Create(0UL, 1, 8, 9);
+        var (o1, o2) = (lanes * stride1, lanes * stride2);
+        var (two1, two2) = (Vector256.Create(2 * stride1), Vector256.Create(2 * stride2));
+        var (step1, step2) = (Vector256.Create(16 * stride1), Vector256.Create(16 * stride2));
+        var key1 = Vector256.Create((ulong)(q + 1) * Sums.Key1) + o1;
+        var key2 = Vector256.Create((ulong)(q + 1) * Sums.Key2) + o2;
+        Vector256<ulong> acc1 = default, acc2 = default;
+        var r = 0;
+        for (; r + 16 <= length; r += 16)
+        {
+            var s0 = Vector256.LoadUnsafe(ref row0, (nuint)r);
+            var s1 = Vector256.LoadUnsafe(ref row1, (nuint)r);
+            var s2 = Vector256.LoadUnsafe(ref row2, (nuint)r);
+            var s3 = Vector256.LoadUnsafe(ref row3, (nuint)r);
+            var a = Avx2.UnpackLow(s0, s1).AsUInt32();
+            var b = Avx2.UnpackHigh(s0, s1).AsUInt32();
+            var c = Avx2.UnpackLow(s2, s3).AsUInt32();
+            var d = Avx2.UnpackHigh(s2, s3).AsUInt32();
+            Sums.Terms(Avx2.UnpackLow(a, c).AsUInt64(), key1, key2, ref acc1, ref acc2);
+            Sums.Terms(Avx2.UnpackHigh(a, c).AsUInt64(), key1 + two1, key2 + two2, ref acc1, ref acc2);
+            Sums.Terms(Avx2.UnpackLow(b, d).AsUInt64(), key1 + two1 + two1, key2 + two2 + two2, ref acc1, ref acc2);
+            Sums.Terms(Avx2.UnpackHigh(b, d).AsUInt64(), key1 + two1 + two1 + two1, key2 + two2 + two2 + two2, ref acc1, ref acc2);
+            key1 += step1;
+            key2 += step2;
+            var low = Square(s0, isHigh: false) + Square(s1, isHigh: false) + Square(s2, isHigh: false) + Square(s3, isHigh: false);
+            var high = Square(s0, isHigh: true) + Square(s1, isHigh: true) + Square(s2, isHigh: true) + Square(s3, isHigh: true);
+            // low holds positions 0-3 and 8-11, high 4-7 and 12-15: put them back in order.
+            var first = Avx2.Permute2x128(low, high, 0x20);
+            var second = Avx2.Permute2x128(low, high, 0x31);
+            (Vector256.LoadUnsafe(ref square, (nuint)r) + first).StoreUnsafe(ref square, (nuint)r);
+            (Vector256.LoadUnsafe(ref square, (nuint)r + 8) + second).StoreUnsafe(ref square, (nuint)r + 8);
+        }
+
+        sum1 += Vector256.Sum(acc1);
+        sum2 += Vector256.Sum(acc2);
+        return r;
+
+        static Vector256<float> Square(Vector256<ushort> values, bool isHigh)
+        {
+            var wide = (isHigh ? Avx2.UnpackHigh(Vector256<ushort>.Zero, values) : Avx2.UnpackLow(Vector256<ushort>.Zero, values)).AsSingle();
+            return wide * wide;
+        }
+    }
+
+    /// <summary>The top halves of <paramref name="bits"/>, or false (and the narrow stream given up) at the first value that is not bfloat16-exact.</summary>
+    private bool PackNarrow(ReadOnlySpan<uint> bits, Span<ushort> packed)
+    {
+        for (var i = 0; i < bits.Length; i++)
+        {
+            if ((bits[i] & 0xFFFF) != 0)
+            {
+                _allNarrow = false;
+                return false;
+            }
+
+            packed[i] = (ushort)(bits[i] >> 16);
+        }
+
+        return true;
+    }
 
     private void StartRaw()
     {
@@ -146,154 +293,147 @@ internal sealed class ContentHash
         _rawInput = true;
     }
 
-    /// <summary>The 32 chains over one canonical byte stream, with the bytes of an unfinished block carried over.</summary>
-    private sealed class Chain(bool vectorised)
+    private void StartFloat()
     {
-        public const ulong Prime1 = 0x9E3779B185EBCA87UL;
-        public const ulong Prime2 = 0xC2B2AE3D27D4EB4FUL;
-        public const int BlockBytes = LaneCount * 8;
-        private const int LaneCount = 32;
+        if (_rawInput)
+            throw new InvalidOperationException("a hash takes float32 or bfloat16 input, not both");
+    }
 
-        private readonly byte[] _carry = new byte[BlockBytes];
+    /// <summary>The two position-keyed sums over one canonical byte stream, with the bytes of an unfinished word carried over.</summary>
+    private sealed class Sums(bool vectorised)
+    {
+        public const ulong Key1 = 0x9E3779B185EBCA87UL;
+        public const ulong Key2 = 0xC2B2AE3D27D4EB4FUL;
 
-        public ulong[] Lanes { get; } = InitialLanes();
+        private readonly byte[] _carry = new byte[8];
+        private ulong _sum1;
+        private ulong _sum2;
+
+        public bool Vectorised => vectorised;
+
+        /// <summary>Index of the next word of a stream appended in order.</summary>
+        public long NextWord { get; private set; }
 
         public int Carried { get; private set; }
 
-        private static ulong[] InitialLanes()
+        /// <summary>Word k's term: the product of the halves of the word keyed by its position, plus the word itself (rotated in the first sum), so no word is lost to a zero half.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Term(ulong word, long index, ref ulong sum1, ref ulong sum2)
         {
-            var lanes = new ulong[LaneCount];
-            var seed = 0x243F6A8885A308D3UL;
-            for (var i = 0; i < LaneCount; i++)
-            {
-                seed = (seed + 0x9E3779B97F4A7C15UL) * Prime1;
-                lanes[i] = seed ^ (seed >> 29);
-            }
+            var x = word ^ ((ulong)(index + 1) * Key1);
+            var y = word ^ ((ulong)(index + 1) * Key2);
+            sum1 += ((x & 0xFFFFFFFF) * (x >> 32)) + BitOperations.RotateLeft(word, 32);
+            sum2 += ((y & 0xFFFFFFFF) * (y >> 32)) + word;
+        }
 
-            return lanes;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Terms(Vector512<ulong> words, Vector512<ulong> key1, Vector512<ulong> key2, ref Vector512<ulong> sum1, ref Vector512<ulong> sum2)
+        {
+            var x = words ^ key1;
+            var y = words ^ key2;
+            sum1 += Avx512F.Multiply(x.AsUInt32(), Avx512F.ShiftRightLogical(x, 32).AsUInt32()) + Avx512F.RotateLeft(words, 32);
+            sum2 += Avx512F.Multiply(y.AsUInt32(), Avx512F.ShiftRightLogical(y, 32).AsUInt32()) + words;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Terms(Vector256<ulong> words, Vector256<ulong> key1, Vector256<ulong> key2, ref Vector256<ulong> sum1, ref Vector256<ulong> sum2)
+        {
+            var x = words ^ key1;
+            var y = words ^ key2;
+            sum1 += Avx2.Multiply(x.AsUInt32(), Avx2.ShiftRightLogical(x, 32).AsUInt32()) + Avx2.Shuffle(words.AsUInt32(), 0b10_11_00_01).AsUInt64();
+            sum2 += Avx2.Multiply(y.AsUInt32(), Avx2.ShiftRightLogical(y, 32).AsUInt32()) + words;
+        }
+
+        /// <summary>Adds terms computed elsewhere, for <paramref name="words"/> words appended in order (0 for positioned ones).</summary>
+        public void Add(ulong sum1, ulong sum2, long words)
+        {
+            _sum1 += sum1;
+            _sum2 += sum2;
+            NextWord += words;
         }
 
         public void Append(ReadOnlySpan<byte> bytes)
         {
             if (Carried > 0)
             {
-                var take = Math.Min(BlockBytes - Carried, bytes.Length);
+                var take = Math.Min(8 - Carried, bytes.Length);
                 bytes[..take].CopyTo(_carry.AsSpan(Carried));
                 Carried += take;
                 bytes = bytes[take..];
-                if (Carried < BlockBytes)
+                if (Carried < 8)
                     return;
-                Blocks(MemoryMarshal.Cast<byte, ulong>(_carry.AsSpan()));
+                Words(MemoryMarshal.Cast<byte, ulong>(_carry.AsSpan()));
                 Carried = 0;
             }
 
-            var whole = bytes.Length / BlockBytes * BlockBytes;
-            Blocks(MemoryMarshal.Cast<byte, ulong>(bytes[..whole]));
+            var whole = bytes.Length / 8 * 8;
+            Words(MemoryMarshal.Cast<byte, ulong>(bytes[..whole]));
             bytes[whole..].CopyTo(_carry);
             Carried = bytes.Length - whole;
         }
 
-        /// <summary>Lane j takes word j of every 32-word block; the vector and scalar loops give identical results.</summary>
+        /// <summary>Words NextWord, NextWord + 1, ...; the vector and scalar loops give identical sums.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Blocks(ReadOnlySpan<ulong> words)
+        private void Words(ReadOnlySpan<ulong> words)
         {
-            var lanes = Lanes.AsSpan();
             var i = 0;
+            ulong sum1 = 0, sum2 = 0;
             ref var start = ref MemoryMarshal.GetReference(words);
-            if (vectorised && Vector512.IsHardwareAccelerated && words.Length >= LaneCount)
+            var first = (ulong)NextWord + 1;
+            if (vectorised && Avx512F.IsSupported && words.Length >= 8)
             {
-                Vector512<ulong> l0 = Vector512.Create<ulong>(lanes), l1 = Vector512.Create<ulong>(lanes[8..]), l2 = Vector512.Create<ulong>(lanes[16..]), l3 = Vector512.Create<ulong>(lanes[24..]);
-                var p1 = Vector512.Create(Prime1);
-                var p2 = Vector512.Create(Prime2);
-                for (; i + LaneCount <= words.Length; i += LaneCount)
+                var key1 = Vector512.Create(first * Key1) + (Vector512<ulong>.Indices * Key1);
+                var key2 = Vector512.Create(first * Key2) + (Vector512<ulong>.Indices * Key2);
+                var (step1, step2) = (Vector512.Create(unchecked(8 * Key1)), Vector512.Create(unchecked(8 * Key2)));
+                Vector512<ulong> acc1 = default, acc2 = default;
+                for (; i + 8 <= words.Length; i += 8)
                 {
-                    l0 = Step(l0, Vector512.LoadUnsafe(ref start, (nuint)i), p1, p2);
-                    l1 = Step(l1, Vector512.LoadUnsafe(ref start, (nuint)i + 8), p1, p2);
-                    l2 = Step(l2, Vector512.LoadUnsafe(ref start, (nuint)i + 16), p1, p2);
-                    l3 = Step(l3, Vector512.LoadUnsafe(ref start, (nuint)i + 24), p1, p2);
+                    Terms(Vector512.LoadUnsafe(ref start, (nuint)i), key1, key2, ref acc1, ref acc2);
+                    key1 += step1;
+                    key2 += step2;
                 }
 
-                l0.CopyTo(lanes);
-                l1.CopyTo(lanes[8..]);
-                l2.CopyTo(lanes[16..]);
-                l3.CopyTo(lanes[24..]);
+                sum1 = Vector512.Sum(acc1);
+                sum2 = Vector512.Sum(acc2);
             }
-            else if (vectorised && words.Length >= LaneCount)
+            else if (vectorised && words.Length >= 4)
             {
-                Vector256<ulong> l0 = Vector256.Create<ulong>(lanes), l1 = Vector256.Create<ulong>(lanes[4..]), l2 = Vector256.Create<ulong>(lanes[8..]), l3 = Vector256.Create<ulong>(lanes[12..]);
-                Vector256<ulong> l4 = Vector256.Create<ulong>(lanes[16..]), l5 = Vector256.Create<ulong>(lanes[20..]), l6 = Vector256.Create<ulong>(lanes[24..]), l7 = Vector256.Create<ulong>(lanes[28..]);
-                var p1 = Vector256.Create(Prime1);
-                var p2 = Vector256.Create(Prime2);
-                for (; i + LaneCount <= words.Length; i += LaneCount)
+                var key1 = Vector256.Create(first * Key1) + (Vector256<ulong>.Indices * Key1);
+                var key2 = Vector256.Create(first * Key2) + (Vector256<ulong>.Indices * Key2);
+                var (step1, step2) = (Vector256.Create(unchecked(4 * Key1)), Vector256.Create(unchecked(4 * Key2)));
+                Vector256<ulong> acc1 = default, acc2 = default;
+                for (; i + 4 <= words.Length; i += 4)
                 {
-                    l0 = Step(l0, Vector256.LoadUnsafe(ref start, (nuint)i), p1, p2);
-                    l1 = Step(l1, Vector256.LoadUnsafe(ref start, (nuint)i + 4), p1, p2);
-                    l2 = Step(l2, Vector256.LoadUnsafe(ref start, (nuint)i + 8), p1, p2);
-                    l3 = Step(l3, Vector256.LoadUnsafe(ref start, (nuint)i + 12), p1, p2);
-                    l4 = Step(l4, Vector256.LoadUnsafe(ref start, (nuint)i + 16), p1, p2);
-                    l5 = Step(l5, Vector256.LoadUnsafe(ref start, (nuint)i + 20), p1, p2);
-                    l6 = Step(l6, Vector256.LoadUnsafe(ref start, (nuint)i + 24), p1, p2);
-                    l7 = Step(l7, Vector256.LoadUnsafe(ref start, (nuint)i + 28), p1, p2);
+                    Terms(Vector256.LoadUnsafe(ref start, (nuint)i), key1, key2, ref acc1, ref acc2);
+                    key1 += step1;
+                    key2 += step2;
                 }
 
-                l0.CopyTo(lanes);
-                l1.CopyTo(lanes[4..]);
-                l2.CopyTo(lanes[8..]);
-                l3.CopyTo(lanes[12..]);
-                l4.CopyTo(lanes[16..]);
-                l5.CopyTo(lanes[20..]);
-                l6.CopyTo(lanes[24..]);
-                l7.CopyTo(lanes[28..]);
+                sum1 = Vector256.Sum(acc1);
+                sum2 = Vector256.Sum(acc2);
             }
 
-            for (; i + LaneCount <= words.Length; i += LaneCount)
-            {
-                for (var j = 0; j < LaneCount; j++)
-                    Mix(ref lanes[j], words[i + j]);
-            }
+            for (; i < words.Length; i++)
+                Term(words[i], NextWord + i, ref sum1, ref sum2);
+            Add(sum1, sum2, words.Length);
         }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<ulong> Step(Vector512<ulong> lane, Vector512<ulong> word, Vector512<ulong> p1, Vector512<ulong> p2)
-        {
-            var x = lane ^ (word * p2);
-            return (Avx512F.IsSupported ? Avx512F.RotateLeft(x, 31) : Vector512.ShiftLeft(x, 31) | Vector512.ShiftRightLogical(x, 33)) * p1;
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector256<ulong> Step(Vector256<ulong> lane, Vector256<ulong> word, Vector256<ulong> p1, Vector256<ulong> p2)
-        {
-            var x = lane ^ (word * p2);
-            return (Avx512F.VL.IsSupported ? Avx512F.VL.RotateLeft(x, 31) : Vector256.ShiftLeft(x, 31) | Vector256.ShiftRightLogical(x, 33)) * p1;
-        }
-
-        private static void Mix(ref ulong lane, ulong word) => lane = BitOperations.RotateLeft(lane ^ (word * Prime2), 31) * Prime1;
 
         /// <param name="count">Values hashed (the stream's length in values, not bytes).</param>
         /// <param name="narrow">True for the bfloat16 stream: part of the digest, so the two streams never meet.</param>
         public string Finish(long count, bool narrow)
         {
-            var lanes = Lanes;
-            // The carried tail in 4-byte units (a bfloat16 stream may end on half of one: zero-padded).
-            Span<byte> tail = stackalloc byte[BlockBytes];
-            _carry.AsSpan(0, Carried).CopyTo(tail);
-            var units = MemoryMarshal.Cast<byte, uint>(tail);
-            var unitCount = (Carried + 3) / 4;
-            for (var i = 0; i < unitCount; i++)
-                Mix(ref lanes[i % LaneCount], units[i] | ((ulong)(i + 1) << 32));
-            // Fold the 32 lanes into 4 (order-dependent), then the final avalanche.
-            ulong a = 0, b = 0, c = 0, d = 0;
-            for (var j = 0; j < LaneCount; j += 4)
+            ulong sum1 = _sum1, sum2 = _sum2;
+            if (Carried > 0)
             {
-                a = (BitOperations.RotateLeft(a, 27) ^ lanes[j]) * Prime1;
-                b = (BitOperations.RotateLeft(b, 27) ^ lanes[j + 1]) * Prime1;
-                c = (BitOperations.RotateLeft(c, 27) ^ lanes[j + 2]) * Prime1;
-                d = (BitOperations.RotateLeft(d, 27) ^ lanes[j + 3]) * Prime1;
+                // The unfinished last word, zero-padded (the value count tells the padding from zeros).
+                Span<byte> tail = stackalloc byte[8];
+                _carry.AsSpan(0, Carried).CopyTo(tail);
+                Term(MemoryMarshal.Read<ulong>(tail), NextWord, ref sum1, ref sum2);
             }
 
             var length = (ulong)count ^ (narrow ? 0xB5UL << 56 : 0);
-            var low = Avalanche(a ^ BitOperations.RotateLeft(b, 17) ^ BitOperations.RotateLeft(c, 29) ^ BitOperations.RotateLeft(d, 43) ^ length);
-            var high = Avalanche(d ^ BitOperations.RotateLeft(c, 13) ^ BitOperations.RotateLeft(b, 37) ^ BitOperations.RotateLeft(a, 53) ^ (length * Prime1));
+            var low = Avalanche(sum1 ^ BitOperations.RotateLeft(sum2, 29) ^ length);
+            var high = Avalanche(sum2 ^ BitOperations.RotateLeft(sum1, 41) ^ (length * Key1));
             return $"{high:x16}{low:x16}";
         }
 

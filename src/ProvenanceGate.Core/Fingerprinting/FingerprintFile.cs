@@ -13,17 +13,9 @@ public static class FingerprintFile
 {
     public const string Extension = ".fingerprint.json";
 
-    internal static JsonSerializerOptions Options { get; } = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        MaxDepth = 16,
-        Converters = { new HalfArrayConverter(), new UInt64ArrayConverter() },
-        TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.Combine(FingerprintJsonContext.Default, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()),
-    };
+    internal static JsonSerializerOptions Options => FingerprintJsonContext.Default.Options;
 
-    public static string Serialize(ModelFingerprint fingerprint) => JsonSerializer.Serialize(fingerprint, Options);
+    public static string Serialize(ModelFingerprint fingerprint) => JsonSerializer.Serialize(fingerprint, FingerprintJsonContext.Default.ModelFingerprint);
 
     public static void Write(string path, ModelFingerprint fingerprint) => AtomicFile.WriteAllText(path, Serialize(fingerprint) + "\n");
 
@@ -40,7 +32,7 @@ public static class FingerprintFile
         Exception? failure = null;
         try
         {
-            fingerprint = JsonSerializer.Deserialize<ModelFingerprint>(utf8, Options);
+            fingerprint = JsonSerializer.Deserialize(utf8, FingerprintJsonContext.Default.ModelFingerprint);
         }
         catch (Exception ex) when (ex is JsonException or FormatException or NotSupportedException or ArgumentException or InvalidOperationException)
         {
@@ -50,7 +42,7 @@ public static class FingerprintFile
         var version = fingerprint?.SchemaVersion ?? ProbeVersion(utf8, path);
         if (version is >= 1 and < ModelFingerprint.OldestReadableSchemaVersion)
             throw Diagnostics.Diagnostics.FingerprintSchemaOutdated.Exception(
-                $"{path}: schema version {version} holds residual-coordinate signals that a rotated copy of a model escapes; " +
+                $"{path}: schema version {version} " + (version == 4 ? "hashes tensors with another function, so an identical copy would not be recognised; " : "holds residual-coordinate signals that a rotated copy of a model escapes; ") +
                 $"regenerate it from the model with `dotnet provenance fingerprint <model-dir> -o {Path.GetFileName(path)}` (schema {ModelFingerprint.CurrentSchemaVersion})", path);
         if (version is < ModelFingerprint.OldestReadableSchemaVersion or > ModelFingerprint.CurrentSchemaVersion)
             throw Diagnostics.Diagnostics.FingerprintSchemaUnsupported.Exception(
@@ -126,7 +118,7 @@ public static class FingerprintFile
     private static Diagnostics.ProvenanceException Malformed(string path, string reason) =>
         Diagnostics.Diagnostics.FingerprintMalformed.Exception($"{path}: {reason}", path);
 
-    private sealed class HalfArrayConverter : JsonConverter<float[]>
+    internal sealed class HalfArrayConverter : JsonConverter<float[]>
     {
         public override float[] Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
@@ -148,7 +140,7 @@ public static class FingerprintFile
         }
     }
 
-    private sealed class UInt64ArrayConverter : JsonConverter<ulong[]>
+    internal sealed class UInt64ArrayConverter : JsonConverter<ulong[]>
     {
         public override ulong[] Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {

@@ -434,6 +434,9 @@ public static partial class Fingerprinter
 
         private TensorResult Process(WeightTensor tensor, TensorRoleInfo role, TensorReader reader, int width, Lazy<FrameBasis?> frame, int[] vectorSubset, bool keepsRowNorms)
         {
+            if (tensor.Decoder is ITransposedStorage transposed && tensor.Shape.Count == 2 && TensorReader.IsDecodable(tensor.DType)
+                && ContentHash.TransposedGroupsFit(transposed.StoredRows, tensor.Shape[1]) && transposed.StoredRows == tensor.Shape[1] && transposed.StoredColumns == tensor.Shape[0])
+                return ProcessTransposed(tensor, role, reader, width, frame, keepsRowNorms);
             var is2D = tensor.Shape.Count == 2;
             var rowLength = (int)TensorReader.EffectiveRowLength(tensor);
             var wholeRows = rowLength == tensor.RowLength;
@@ -494,6 +497,51 @@ public static partial class Fingerprinter
             // Constant tensors (untrained norms, zero biases) are equal in unrelated models: never identity evidence.
             var digest = min != max && !float.IsNaN(min) ? hash.Finish() : null;
             return new TensorResult(digest, sumOfSquares, gram?.Finish(), vector, Quantiles(rowNorms, SpectrumQuantiles), keepsRowNorms ? rowNorms : null);
+        }
+
+        /// <summary>
+        /// <see cref="Process"/> for a matrix stored transposed (ONNX MatMul weights): its stored rows, the logical
+        /// columns, are streamed as they lie, four at a time. The content hash places every word at its logical position,
+        /// the logical rows' sums of squares gather column-wise, and a key or value matrix's Gram takes the stored rows
+        /// as residual coordinates (the Conv1D form), so no value is ever moved into logical order.
+        /// </summary>
+        private TensorResult ProcessTransposed(WeightTensor tensor, TensorRoleInfo role, TensorReader reader, int width, Lazy<FrameBasis?> frame, bool keepsRowNorms)
+        {
+            var (logicalRows, logicalColumns) = ((int)tensor.Shape[0], tensor.Shape[1]);
+            var stored = tensor with { Shape = [logicalColumns, logicalRows], Decoder = null };
+            FrameGramAccumulator? gram = null;
+            if (role.LayerKey is { } layerKey && role.Role is (TensorRole.Key or TensorRole.Value or TensorRole.QueryKeyValue) && frame.Value is { } basis)
+                gram = FrameGramAccumulator.Create(tensor, role, width, basis.ScaledAnchors(layerKey), basis.Count, kernels, storedTransposed: true);
+            var squares = new float[logicalRows];
+            var hash = new ContentHash();
+            var checkConstant = tensor.ElementCount <= ConstantCheckLimit;
+            var min = checkConstant ? float.PositiveInfinity : 0f;
+            var max = checkConstant ? float.NegativeInfinity : 1f;
+            reader.ReadBlocks(stored, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (block) =>
+            {
+                if (block.DType == SafetensorsDType.BF16)
+                    hash.AppendBFloat16Transposed(block.Raw, block.RowLength, block.FirstRow, logicalColumns, squares);
+                else
+                    hash.AppendTransposed(block.Values, block.RowLength, block.FirstRow, logicalColumns, squares);
+                if (checkConstant)
+                {
+                    MinMax(block.Values, ref min, ref max);
+                    checkConstant = !(min < max);
+                }
+
+                gram?.AddRows(block);
+            }, rowGroup: 4);
+
+            var rowNorms = new float[logicalRows];
+            double sumOfSquares = 0;
+            for (var r = 0; r < logicalRows; r++)
+            {
+                sumOfSquares += squares[r];
+                rowNorms[r] = MathF.Sqrt(squares[r]);
+            }
+
+            var digest = min != max && !float.IsNaN(min) ? hash.Finish() : null;
+            return new TensorResult(digest, sumOfSquares, gram?.Finish(), null, Quantiles(rowNorms, SpectrumQuantiles), keepsRowNorms ? rowNorms : null);
         }
 
         /// <summary>
@@ -690,11 +738,9 @@ public static partial class Fingerprinter
             using var reader = new TensorReader(kernels);
             var rows = new float[frameAnchors.Count * width];
             var headRows = new float[frameAnchors.Count * width];
-            for (var i = 0; i < frameAnchors.Count; i++)
-            {
-                reader.ReadRow(source, frameAnchors[i].Id, rows.AsSpan(i * width, width));
-                reader.ReadRow(head, frameAnchors[i].Id, headRows.AsSpan(i * width, width));
-            }
+            var ids = frameAnchors.Select(a => (long)a.Id).ToArray();
+            reader.ReadRows(source, ids, rows);
+            reader.ReadRows(head, ids, headRows);
 
             var gains = new Dictionary<string, float[]>(StringComparer.Ordinal);
             float[]? finalGain = null;
@@ -823,7 +869,8 @@ public static partial class Fingerprinter
             _column = new float[n];
         }
 
-        public static FrameGramAccumulator? Create(WeightTensor tensor, TensorRoleInfo role, int width, float[] anchors, int n, INumericKernels kernels)
+        /// <param name="storedTransposed">The rows will come as stored transposed (<c>Shape</c> reversed), not in <paramref name="tensor"/>'s logical order.</param>
+        public static FrameGramAccumulator? Create(WeightTensor tensor, TensorRoleInfo role, int width, float[] anchors, int n, INumericKernels kernels, bool storedTransposed = false)
         {
             long rows = tensor.Shape[0], columns = tensor.Shape[1];
             bool residualIsColumns;
@@ -835,6 +882,13 @@ public static partial class Fingerprinter
                 residualIsColumns = role.ReadsResidual ^ TensorRoles.IsConv1D(tensor.Name);
             else
                 return null;
+            if (storedTransposed)
+            {
+                // The stored rows are the logical columns: the residual side swaps with the orientation.
+                residualIsColumns = !residualIsColumns;
+                columns = rows;
+            }
+
             if (n < 2 || (!residualIsColumns && columns > MaxResidualRowLength))
                 return null;
             return new FrameGramAccumulator(anchors, n, width, residualIsColumns, (int)columns, kernels);
@@ -884,11 +938,11 @@ public static partial class Fingerprinter
 
         public void Read(WeightTensor tensor, TensorReader reader)
         {
-            for (var slot = 0; slot < anchors.Count; slot++)
-            {
-                if (anchors[slot].Id < tensor.RowCount)
-                    reader.ReadRow(tensor, anchors[slot].Id, _rows[slot]);
-            }
+            var slots = Enumerable.Range(0, anchors.Count).Where(slot => anchors[slot].Id < tensor.RowCount).ToArray();
+            var rows = new float[slots.Length * width];
+            reader.ReadRows(tensor, slots.Select(slot => (long)anchors[slot].Id).ToArray(), rows);
+            for (var i = 0; i < slots.Length; i++)
+                rows.AsSpan(i * width, width).CopyTo(_rows[slots[i]]);
         }
 
         public EmbeddingSignals Finish(long rowCount, float[] rowNorms, INumericKernels kernels)

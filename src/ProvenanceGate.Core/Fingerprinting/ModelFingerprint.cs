@@ -7,16 +7,18 @@ namespace ProvenanceGate.Fingerprinting;
 public sealed record ModelFingerprint
 {
     /// <summary>
-    /// Schema 4: the decisive signals live in an anchor frame (<see cref="AnchorFrame"/>) that is invariant to any
-    /// orthogonal transform of the residual stream and to norm-gain folding. Schema 3 held residual coordinates.
+    /// Schema 5: tensor hashes are sums of position-keyed terms (<see cref="ContentHash"/>), so a transposed store hashes
+    /// as it lies. Schema 4 chained them in row order; its decisive signals live in the same anchor frame
+    /// (<see cref="AnchorFrame"/>), invariant to any orthogonal transform of the residual stream and to norm-gain folding.
     /// </summary>
-    public const int CurrentSchemaVersion = 4;
+    public const int CurrentSchemaVersion = 5;
 
     /// <summary>
-    /// Schemas 2 and 3 stored their layer signals in raw residual coordinates, which a rotated copy escapes: they are
-    /// refused (PG3016), never compared, and must be regenerated.
+    /// Schemas 2 and 3 stored their layer signals in raw residual coordinates, which a rotated copy escapes; schema 4's
+    /// tensor hashes are another function, so an identical copy would not be recognised. All are refused (PG3016),
+    /// never compared, and must be regenerated.
     /// </summary>
-    public const int OldestReadableSchemaVersion = 4;
+    public const int OldestReadableSchemaVersion = 5;
 
     [System.Text.Json.Serialization.JsonRequired]
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;

@@ -4,7 +4,7 @@ namespace ProvenanceGate.Tests.Fingerprinting;
 
 /// <summary>
 /// Pins <see cref="ContentHash"/> to fixed answers: tensor hashes are stored in fingerprint files and compared across
-/// versions, so any change of the function (lanes, primes, tail, fold, the stream choice or the length tag) must fail
+/// versions, so any change of the function (keys, terms, padding, final mix, the stream choice or the length tag) must fail
 /// here and come with a schema version bump. The expected values were computed by an independent plain-Python
 /// transcription of the documented algorithm (Reference/content_hash_reference.py), not by this code.
 /// </summary>
@@ -16,24 +16,24 @@ public sealed class ContentHashFixedAnswerTests
     {
         // No values: the bfloat16 stream (nothing disqualified it), length 0.
         ["empty"] = [],
-        // bfloat16-exact: hashed as three 16-bit patterns, all in the tail.
+        // bfloat16-exact: hashed as three 16-bit patterns, one zero-padded word.
         ["three"] = [1.0f, -2.0f, 0.5f],
         // 0.1f has low mantissa bits: the float32 stream.
         ["tenth"] = [0.1f],
-        // 200 bfloat16-exact values: one whole 256-byte block and a 144-byte tail.
+        // 200 bfloat16-exact values: 50 words, through the vector loops.
         ["narrow200"] = Enumerable.Range(0, 200).Select(k => (k - 100) / 8f).ToArray(),
-        // 100 float32 bit patterns: one block and a 144-byte tail.
+        // 100 float32 bit patterns: 50 words.
         ["wide100"] = Floats(Enumerable.Range(0, 100).Select(k => unchecked(0x3F800001u + ((uint)k * 12345u)))),
     };
 
     private static readonly Dictionary<string, string> Expected = new()
     {
-        ["empty"] = "ee6942c185898e456d922cccde0854f4",
-        ["three"] = "4ffc9b7e6f9be6e825a5e4e94415f3cb",
-        ["tenth"] = "994b2b51954fa9ebe0d64b205111b1f9",
-        ["narrow200"] = "74a1ae4e176e285c73c0c1b532892b9f",
-        ["wide100"] = "50486f8ce4cfe6a858d87b2d769bea51",
-        ["raw300"] = "629ea519d870a7279a8418894efde37f",
+        ["empty"] = "5e26c094ea280ffa79d79dd86ee0d2b5",
+        ["three"] = "9ff0ebd665e3dff476fb4b7570cc00c0",
+        ["tenth"] = "80e25a1fa7c2cc42fafd8bf56535c29b",
+        ["narrow200"] = "01803f3a2aa6cf2e5ff73cb0515bcc86",
+        ["wide100"] = "59c2262eb6e8a01a5d328da9209524ff",
+        ["raw300"] = "a0a79782ffb92bd60c0ec1b5ec87d282",
     };
 
     [Test]

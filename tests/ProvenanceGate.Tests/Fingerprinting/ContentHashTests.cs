@@ -51,7 +51,7 @@ public sealed class ContentHashTests
     [Test]
     public void Swapping_two_rows_changes_the_hash()
     {
-        // Rows of 64 values land on the same lanes: only the chains' order sensitivity tells them apart.
+        // Every term carries its word's position: the same rows in another order are another tensor.
         var random = new Random(5);
         var values = Enumerable.Range(0, 64 * 8).Select(_ => (float)random.NextDouble()).ToArray();
         var swapped = (float[])values.Clone();
@@ -126,11 +126,11 @@ public sealed class ContentHashTests
     }
 
     [Test]
-    public void Rows_that_are_not_whole_blocks_are_left_to_the_separate_passes()
+    public void Rows_that_are_not_whole_vectors_are_left_to_the_separate_passes()
     {
-        var raw = Bf16Bytes(Bf16Values(64 * 4, 3));
+        var raw = Bf16Bytes(Bf16Values(36 * 4, 3));
         var hash = new ContentHash();
-        Assert.That(hash.TryAppendBFloat16Rows(raw, 64, new double[4]), Is.False);
+        Assert.That(hash.TryAppendBFloat16Rows(raw, 36, new double[4]), Is.False);
         Assert.That(hash.Finish(), Is.EqualTo(new ContentHash().Finish()), "nothing was hashed");
     }
 
@@ -143,5 +143,92 @@ public sealed class ContentHashTests
         var raw = new ContentHash();
         raw.AppendBFloat16(new byte[4]);
         Assert.Throws<InvalidOperationException>(() => raw.Append([1f]));
+    }
+
+    /// <summary>values (rows × columns, row-major) as a transposed store: stored[c][r] = values[r][c].</summary>
+    private static float[] Transpose(float[] values, int rows, int columns)
+    {
+        var stored = new float[values.Length];
+        for (var r = 0; r < rows; r++)
+        {
+            for (var c = 0; c < columns; c++)
+                stored[(c * rows) + r] = values[(r * columns) + c];
+        }
+
+        return stored;
+    }
+
+    [Test]
+    public void A_transposed_store_hashes_like_its_rows_in_order([Values(1, 15, 16, 33, 100)] int rows, [Values(4, 8, 64)] int columns, [Values] bool vectorised)
+    {
+        // The ONNX path: stored rows are logical columns, handed over in groups of four, in blocks of any size.
+        var values = Bf16Values(rows * columns, rows + columns);
+        var stored = Transpose(values, rows, columns);
+        var expected = Hash(values, values.Length);
+        foreach (var groupsPerBlock in new[] { 1, 3, columns / 4 })
+        {
+            var bf16 = new ContentHash(vectorised);
+            var floats = new ContentHash(vectorised);
+            var bf16Squares = new float[rows];
+            var floatSquares = new float[rows];
+            var storedBytes = Bf16Bytes(stored);
+            for (var c = 0; c < columns; c += 4 * groupsPerBlock)
+            {
+                var take = Math.Min(4 * groupsPerBlock, columns - c);
+                bf16.AppendBFloat16Transposed(storedBytes.AsSpan(c * rows * 2, take * rows * 2), rows, c, columns, bf16Squares);
+                floats.AppendTransposed(stored.AsSpan(c * rows, take * rows), rows, c, columns, floatSquares);
+            }
+
+            Assert.That(bf16.Finish(), Is.EqualTo(expected), $"bf16, {groupsPerBlock} groups per block");
+            Assert.That(floats.Finish(), Is.EqualTo(expected), $"float32, {groupsPerBlock} groups per block");
+            for (var r = 0; r < rows; r++)
+            {
+                var row = NumericKernels.Scalar.SumOfSquares(values.AsSpan(r * columns, columns));
+                Assert.That(bf16Squares[r], Is.EqualTo(row).Within(1e-4).Percent, $"row {r} (bf16)");
+                Assert.That(floatSquares[r], Is.EqualTo(row).Within(1e-4).Percent, $"row {r} (float32)");
+            }
+        }
+    }
+
+    [Test]
+    public void A_transposed_float32_store_that_is_not_bfloat16_exact_hashes_like_its_rows([Values] bool vectorised)
+    {
+        const int Rows = 37, Columns = 12;
+        var random = new Random(11);
+        var values = Enumerable.Range(0, Rows * Columns).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        var hash = new ContentHash(vectorised);
+        hash.AppendTransposed(Transpose(values, Rows, Columns), Rows, 0, Columns, new float[Rows]);
+        Assert.That(hash.Finish(), Is.EqualTo(Hash(values, values.Length)));
+    }
+
+    [Test]
+    public void A_transposed_store_with_two_columns_swapped_hashes_differently()
+    {
+        const int Rows = 32, Columns = 8;
+        var values = Bf16Values(Rows * Columns, 9);
+        var stored = Transpose(values, Rows, Columns);
+        var swapped = (float[])stored.Clone();
+        stored.AsSpan(0, Rows).CopyTo(swapped.AsSpan(Rows));
+        stored.AsSpan(Rows, Rows).CopyTo(swapped.AsSpan(0));
+        string HashOf(float[] s)
+        {
+            var hash = new ContentHash();
+            hash.AppendBFloat16Transposed(Bf16Bytes(s), Rows, 0, Columns, new float[Rows]);
+            return hash.Finish();
+        }
+
+        Assert.That(HashOf(swapped), Is.Not.EqualTo(HashOf(stored)));
+        Assert.That(HashOf(stored), Is.EqualTo(Hash(values, values.Length)));
+    }
+
+    [Test]
+    public void Transposed_appends_take_whole_groups_of_four_stored_rows()
+    {
+        var hash = new ContentHash();
+        Assert.Throws<ArgumentException>(() => hash.AppendBFloat16Transposed(new byte[3 * 8 * 2], 8, 0, 8, new float[8]), "three stored rows");
+        Assert.Throws<ArgumentException>(() => hash.AppendBFloat16Transposed(new byte[4 * 8 * 2], 8, 2, 8, new float[8]), "a group that starts mid-way");
+        Assert.Throws<ArgumentException>(() => hash.AppendBFloat16Transposed(new byte[4 * 8 * 2], 8, 0, 6, new float[8]), "a logical row length not divisible by four");
+        Assert.That(ContentHash.TransposedGroupsFit(8, 12), Is.True);
+        Assert.That(ContentHash.TransposedGroupsFit(6, 12), Is.False);
     }
 }

@@ -14,8 +14,12 @@ namespace ProvenanceGate.Formats.Onnx;
 /// </summary>
 /// <param name="wholeBytes">Largest matrix read whole (tests lower it to exercise panels).</param>
 /// <param name="panelBytes">Bound on a panel.</param>
-internal sealed class TransposedDecoder(int elementSize, long storedRows, long storedColumns, int wholeBytes = TransposedDecoder.WholeBytes, int panelBytes = TransposedDecoder.PanelBytes) : ITensorDecoder
+internal sealed class TransposedDecoder(int elementSize, long storedRows, long storedColumns, int wholeBytes = TransposedDecoder.WholeBytes, int panelBytes = TransposedDecoder.PanelBytes) : ITensorDecoder, ITransposedStorage
 {
+    public long StoredRows => storedRows;
+
+    public long StoredColumns => storedColumns;
+
     /// <summary>Matrices up to this size are read whole (one sequential read beats a strided walk).</summary>
     public const int WholeBytes = 32 << 20;
 

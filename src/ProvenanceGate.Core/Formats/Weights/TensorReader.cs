@@ -26,7 +26,7 @@ public sealed unsafe class TensorReader : IDisposable
     public const int ChunkBytes = 256 << 10;
 
     private readonly Dictionary<string, SafeFileHandle> _handles = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, MemoryMappedFile?> _maps = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, MappedFile?> _maps = new(StringComparer.Ordinal);
     private readonly RowBlock _block;
     private byte[] _raw = [];
 
@@ -43,28 +43,33 @@ public sealed unsafe class TensorReader : IDisposable
     /// into pieces of <see cref="EffectiveRowLength"/> values, delivered as rows of their own.
     /// The block is reused: it is valid only during the call.
     /// </summary>
-    public void ReadBlocks(WeightTensor tensor, Action<RowBlock> onBlock)
+    public void ReadBlocks(WeightTensor tensor, Action<RowBlock> onBlock) => ReadBlocks(tensor, onBlock, rowGroup: 1);
+
+    /// <summary>
+    /// <see cref="ReadBlocks(WeightTensor, Action{RowBlock})"/> in blocks of a multiple of <paramref name="rowGroup"/> whole rows
+    /// (rows are never cut when it is above 1, so a block may pass a chunk by up to <paramref name="rowGroup"/> rows).
+    /// </summary>
+    public void ReadBlocks(WeightTensor tensor, Action<RowBlock> onBlock, int rowGroup)
     {
         var elementSize = SafetensorsDTypes.SizeOf(tensor.DType);
-        var rowLength = EffectiveRowLength(tensor);
+        var rowLength = rowGroup > 1 ? tensor.RowLength : EffectiveRowLength(tensor);
         if (rowLength == 0 || tensor.ElementCount == 0)
             return;
+        if (rowGroup > 1 && tensor.RowCount % rowGroup != 0)
+            throw new ArgumentException($"'{tensor.Name}' has {tensor.RowCount} rows, not groups of {rowGroup}", nameof(rowGroup));
         var rowBytes = rowLength * elementSize;
-        var rowsPerChunk = (int)Math.Max(1, ChunkBytes / rowBytes);
+        var rowsPerChunk = (int)Math.Max(rowGroup, ChunkBytes / rowBytes / rowGroup * rowGroup);
         var handle = Handle(tensor.FilePath);
         var totalRows = tensor.ElementCount / rowLength;
-        if (MapTensor(tensor, handle) is { } view)
+        if (MapTensor(tensor, handle) is var start && start != null)
         {
-            using (view)
+            for (long row = 0; row < totalRows; row += rowsPerChunk)
             {
-                for (long row = 0; row < totalRows; row += rowsPerChunk)
-                {
-                    var rows = (int)Math.Min(rowsPerChunk, totalRows - row);
-                    var bytes = (int)(rows * rowBytes);
-                    _block.Reset(tensor.DType, view.Start + (row * rowBytes), bytes, (int)rowLength, row, rows);
-                    onBlock(_block);
-                    BytesRead += bytes;
-                }
+                var rows = (int)Math.Min(rowsPerChunk, totalRows - row);
+                var bytes = (int)(rows * rowBytes);
+                _block.Reset(tensor.DType, start + (row * rowBytes), bytes, (int)rowLength, row, rows);
+                onBlock(_block);
+                BytesRead += bytes;
             }
 
             return;
@@ -88,11 +93,16 @@ public sealed unsafe class TensorReader : IDisposable
     private const long MinMappedBytes = ChunkBytes;
 
     /// <summary>
-    /// A read-only view of the tensor's bytes, or null where it is read instead: decoded tensors, small ones, a 32-bit
-    /// process, a file the platform cannot map, or a tensor that reaches past the file's end (the positioned read
-    /// then reports the truncation as an input error; a mapping would fault).
+    /// The address of the tensor's bytes in a read-only view of its whole file, or null where it is read instead:
+    /// decoded tensors, small ones, a 32-bit process, a file the platform cannot map, or a tensor that reaches past the
+    /// file's end (the positioned read then reports the truncation as an input error; a mapping would fault).
     /// </summary>
-    private MappedTensor? MapTensor(WeightTensor tensor, SafeFileHandle handle)
+    /// <remarks>
+    /// One view per file for the reader's life, not one per tensor: unmapping in a process whose other threads run
+    /// costs a TLB shootdown (an interrupt to every core, and a VM exit under a hypervisor), which measured as a fifth
+    /// of a 2 GB fingerprint's CPU time when every tensor was a view of its own.
+    /// </remarks>
+    private byte* MapTensor(WeightTensor tensor, SafeFileHandle handle)
     {
         if (tensor.Decoder is not null || tensor.ByteLength < MinMappedBytes || !Environment.Is64BitProcess
             || tensor.FileOffset < 0 || tensor.FileOffset + tensor.ByteLength > RandomAccess.GetLength(handle))
@@ -100,7 +110,7 @@ public sealed unsafe class TensorReader : IDisposable
         if (!_maps.TryGetValue(tensor.FilePath, out var map))
         {
             // Mapped only under a read lease, so no other process can truncate the file beneath the mapping (SIGBUS).
-            map = ReadLease.TryTake(handle) ? TryMap(handle) : null;
+            map = ReadLease.TryTake(handle) ? MappedFile.TryCreate(handle) : null;
             _maps[tensor.FilePath] = map;
         }
         else if (map is not null && ReadLease.IsBreaking(handle))
@@ -111,50 +121,51 @@ public sealed unsafe class TensorReader : IDisposable
             _maps[tensor.FilePath] = map = null;
         }
 
-        if (map is null)
-            return null;
-        try
-        {
-            return new MappedTensor(map.CreateViewAccessor(tensor.FileOffset, tensor.ByteLength, MemoryMappedFileAccess.Read));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
+        return map is not null && tensor.FileOffset + tensor.ByteLength <= map.Length ? map.Start + tensor.FileOffset : null;
     }
 
-    private static MemoryMappedFile? TryMap(SafeFileHandle handle)
+    /// <summary>A whole file mapped read-only, its view's pointer acquired until disposed.</summary>
+    private sealed class MappedFile : IDisposable
     {
-        try
-        {
-            return MemoryMappedFile.CreateFromFile(handle, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
-        {
-            ReadLease.Release(handle);
-            return null;
-        }
-    }
-
-    /// <summary>A view's pointer, acquired for as long as the tensor is streamed.</summary>
-    private sealed class MappedTensor : IDisposable
-    {
+        private readonly MemoryMappedFile _file;
         private readonly MemoryMappedViewAccessor _accessor;
 
-        public MappedTensor(MemoryMappedViewAccessor accessor)
+        private MappedFile(MemoryMappedFile file, MemoryMappedViewAccessor accessor)
         {
+            _file = file;
             _accessor = accessor;
             byte* pointer = null;
             accessor.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
             Start = pointer + accessor.PointerOffset;
+            Length = accessor.Capacity;
         }
 
         public byte* Start { get; }
+
+        public long Length { get; }
+
+        /// <summary>The mapping, or null (lease released) where the platform cannot map the file.</summary>
+        public static MappedFile? TryCreate(SafeFileHandle handle)
+        {
+            MemoryMappedFile? file = null;
+            try
+            {
+                file = MemoryMappedFile.CreateFromFile(handle, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
+                return new MappedFile(file, file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+            {
+                file?.Dispose();
+                ReadLease.Release(handle);
+                return null;
+            }
+        }
 
         public void Dispose()
         {
             _accessor.SafeMemoryMappedViewHandle.ReleasePointer();
             _accessor.Dispose();
+            _file.Dispose();
         }
     }
 
@@ -175,6 +186,48 @@ public sealed unsafe class TensorReader : IDisposable
             _block.Reset(tensor.DType, raw, rowBytes, (int)rowLength, row, 1);
             _block.CopyRow(0, destination);
         }
+    }
+
+    /// <summary>
+    /// Rows <paramref name="rows"/> of <paramref name="tensor"/> as float32, row i at <c>destination[i * RowLength..]</c>.
+    /// For a matrix stored transposed whose file can be mapped, one walk over its stored rows picks every requested
+    /// position (a logical row is a stored column: read alone it would cost one small read per stored row); otherwise
+    /// <see cref="ReadRow"/> per row.
+    /// </summary>
+    public void ReadRows(WeightTensor tensor, IReadOnlyList<long> rows, Span<float> destination)
+    {
+        var rowLength = tensor.RowLength;
+        if (destination.Length < rows.Count * rowLength)
+            throw new ArgumentOutOfRangeException(nameof(destination));
+        if (tensor.Decoder is ITransposedStorage transposed && tensor.DType is SafetensorsDType.BF16 or SafetensorsDType.F16 or SafetensorsDType.F32
+            && transposed.StoredRows == rowLength && transposed.StoredColumns == tensor.RowCount && rows.All(r => r >= 0 && r < tensor.RowCount)
+            && MapTensor(tensor with { Decoder = null }, Handle(tensor.FilePath)) is var start && start != null)
+        {
+            var size = SafetensorsDTypes.SizeOf(tensor.DType);
+            var storedRowBytes = tensor.RowCount * size;
+            Span<byte> element = stackalloc byte[4];
+            Span<float> value = stackalloc float[1];
+            for (long c = 0; c < rowLength; c++)
+            {
+                var storedRow = start + (c * storedRowBytes);
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    var at = storedRow + (rows[i] * size);
+                    destination[(int)((i * rowLength) + c)] = tensor.DType switch
+                    {
+                        SafetensorsDType.BF16 => BitConverter.UInt32BitsToSingle((uint)*(ushort*)at << 16),
+                        SafetensorsDType.F16 => (float)*(Half*)at,
+                        _ => *(float*)at,
+                    };
+                }
+            }
+
+            BytesRead += rowLength * rows.Count * size;
+            return;
+        }
+
+        for (var i = 0; i < rows.Count; i++)
+            ReadRow(tensor, rows[i], destination.Slice((int)(i * rowLength), (int)rowLength));
     }
 
     /// <summary>

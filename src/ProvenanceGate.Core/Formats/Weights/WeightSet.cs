@@ -59,6 +59,19 @@ public interface ITensorDecoder
         throw new NotSupportedException($"{GetType().Name} decodes to float32 only; declare the tensor F32");
 }
 
+/// <summary>
+/// A decoder whose tensor is stored transposed (<c>stored[c][r] = logical[r][c]</c>, an ONNX MatMul weight): a reader
+/// may stream the stored rows as they lie and place each value itself, instead of asking the decoder for logical rows.
+/// </summary>
+public interface ITransposedStorage
+{
+    /// <summary>Stored rows: the logical row length.</summary>
+    long StoredRows { get; }
+
+    /// <summary>Stored row length: the logical row count.</summary>
+    long StoredColumns { get; }
+}
+
 /// <summary>The tensors of one checkpoint (possibly sharded) plus the files they live in.</summary>
 public sealed record WeightSet(string Format, IReadOnlyList<WeightTensor> Tensors, IReadOnlyList<string> WeightFiles, IReadOnlyList<string> IndexFiles)
 {

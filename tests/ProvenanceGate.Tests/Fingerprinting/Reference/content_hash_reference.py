@@ -1,30 +1,24 @@
 # Independent transcription of ContentHash (src/ProvenanceGate.Core/Fingerprinting/ContentHash.cs) in plain Python,
 # written from its documented algorithm, not from its output. It produced the literals pinned in
 # ContentHashFixedAnswerTests.cs; run it (python3 content_hash_reference.py) to re-derive them.
+# Schema 5: two sums over 8-byte words of terms keyed by the word's position.
 import struct
 M=(1<<64)-1
-P1=0x9E3779B185EBCA87; P2=0xC2B2AE3D27D4EB4F
+K1=0x9E3779B185EBCA87; K2=0xC2B2AE3D27D4EB4F
 def rotl(x,r): return ((x<<r)|(x>>(64-r)))&M
 def aval(x):
     x^=x>>33; x=(x*0xFF51AFD7ED558CCD)&M; x^=x>>33; x=(x*0xC4CEB9FE1A85EC53)&M; return x^(x>>33)
 def h(stream,count,narrow):
-    seed=0x243F6A8885A308D3; lanes=[]
-    for i in range(32):
-        seed=((seed+0x9E3779B97F4A7C15)*P1)&M; lanes.append(seed^(seed>>29))
-    def mix(j,w): lanes[j]=(rotl(lanes[j]^((w*P2)&M),31)*P1)&M
-    whole=len(stream)//256*256
-    for b in range(0,whole,256):
-        for j in range(32): mix(j,struct.unpack_from('<Q',stream,b+8*j)[0])
-    tail=stream[whole:]; tail=tail+bytes((-len(tail))%4)
-    for i in range(len(tail)//4):
-        mix(i%32, struct.unpack_from('<I',tail,4*i)[0] | ((i+1)<<32))
-    a=b=c=d=0
-    for j in range(0,32,4):
-        a=((rotl(a,27)^lanes[j])*P1)&M; b=((rotl(b,27)^lanes[j+1])*P1)&M
-        c=((rotl(c,27)^lanes[j+2])*P1)&M; d=((rotl(d,27)^lanes[j+3])*P1)&M
+    stream=stream+bytes((-len(stream))%8)
+    s1=s2=0
+    for k in range(len(stream)//8):
+        w=struct.unpack_from('<Q',stream,8*k)[0]
+        x=w^(((k+1)*K1)&M); y=w^(((k+1)*K2)&M)
+        s1=(s1+(x&0xFFFFFFFF)*(x>>32)+rotl(w,32))&M
+        s2=(s2+(y&0xFFFFFFFF)*(y>>32)+w)&M
     L=count^((0xB5<<56) if narrow else 0)
-    low=aval(a^rotl(b,17)^rotl(c,29)^rotl(d,43)^L)
-    high=aval(d^rotl(c,13)^rotl(b,37)^rotl(a,53)^((L*P1)&M))
+    low=aval(s1^rotl(s2,29)^L)
+    high=aval(s2^rotl(s1,41)^((L*K1)&M))
     return f"{high:016x}{low:016x}"
 def floats(bits):
     if all(b&0xFFFF==0 for b in bits):
