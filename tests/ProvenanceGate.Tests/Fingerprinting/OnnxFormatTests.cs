@@ -156,6 +156,27 @@ public sealed class OnnxFormatTests
     }
 
     [Test]
+    public void Transposed_weights_give_the_same_fingerprint_mapped_or_read()
+    {
+        // Mapped under a read lease by default; a file open for writing elsewhere takes no lease and is read instead.
+        var mapped = Fingerprinter.FromModelDirectory(Onnx("dev-ft"));
+        var files = Directory.GetFiles(Onnx("dev-ft"), "*.onnx*");
+        var writers = files.Select(f => new FileStream(f, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite)).ToList();
+        try
+        {
+            var read = Fingerprinter.FromModelDirectory(Onnx("dev-ft"));
+            Assert.That(FingerprintFile.Serialize(read), Is.EqualTo(FingerprintFile.Serialize(mapped)));
+        }
+        finally
+        {
+            writers.ForEach(w => w.Dispose());
+        }
+
+        Assert.That(mapped.Weights!.TensorHashes, Is.EqualTo(TrainedFixtureTests.Fingerprint("dev-ft").Weights!.TensorHashes),
+            "every tensor of the export, transposed or not, hashes like its safetensors source");
+    }
+
+    [Test]
     public void CLI_fingerprints_and_compares_single_onnx_files_with_the_cache_on()
     {
         using var temp = new TempDirectory();

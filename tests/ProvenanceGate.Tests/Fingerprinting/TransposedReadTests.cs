@@ -94,4 +94,35 @@ public sealed class TransposedReadTests
         var all = ReadAll(reader, tensor);
         Assert.That(all, Is.EqualTo(expected));
     }
+
+    [TestCase(SafetensorsDType.BF16)]
+    [TestCase(SafetensorsDType.F32)]
+    public void Many_anchor_rows_come_from_one_walk_over_the_mapped_store_and_match_row_by_row_reads(SafetensorsDType dtype)
+    {
+        using var temp = new TempDirectory();
+        var (tensor, expected) = Matrix(temp, dtype, Rows, Columns, TransposedDecoder.WholeBytes, TransposedDecoder.PanelBytes);
+        long[] anchors = [650, 3, 402, 17, 699, 256, 5, 511, 3];
+        var rows = new float[anchors.Length * Rows];
+        using (var reader = new TensorReader())
+            reader.ReadRows(tensor, anchors, rows);
+        for (var i = 0; i < anchors.Length; i++)
+            Assert.That(rows.AsSpan(i * Rows, Rows).ToArray(), Is.EqualTo(expected.AsSpan((int)anchors[i] * Rows, Rows).ToArray()), $"anchor {anchors[i]}");
+
+        // A file that cannot be mapped under a lease (open for writing elsewhere) gives the same rows by positioned reads.
+        using var writer = new FileStream(tensor.FilePath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        var read = new float[anchors.Length * Rows];
+        using (var reader = new TensorReader())
+            reader.ReadRows(tensor, anchors, read);
+        Assert.That(read, Is.EqualTo(rows));
+    }
+
+    [Test]
+    public void Anchor_rows_out_of_range_are_refused()
+    {
+        using var temp = new TempDirectory();
+        var (tensor, _) = Matrix(temp, SafetensorsDType.BF16, Rows, Columns, TransposedDecoder.WholeBytes, TransposedDecoder.PanelBytes);
+        using var reader = new TensorReader();
+        Assert.Throws<ArgumentOutOfRangeException>(() => reader.ReadRows(tensor, [Columns], new float[Rows]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => reader.ReadRows(tensor, [0, 1], new float[Rows]));
+    }
 }
