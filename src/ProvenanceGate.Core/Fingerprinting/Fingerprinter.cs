@@ -435,7 +435,8 @@ public static partial class Fingerprinter
         private TensorResult Process(WeightTensor tensor, TensorRoleInfo role, TensorReader reader, int width, Lazy<FrameBasis?> frame, int[] vectorSubset, bool keepsRowNorms)
         {
             if (tensor.Decoder is ITransposedStorage transposed && tensor.Shape.Count == 2 && TensorReader.IsDecodable(tensor.DType)
-                && ContentHash.TransposedGroupsFit(transposed.StoredRows, tensor.Shape[1]) && transposed.StoredRows == tensor.Shape[1] && transposed.StoredColumns == tensor.Shape[0])
+                && ContentHash.TransposedGroupsFit(transposed.StoredRows, tensor.Shape[1]) && transposed.StoredRows == tensor.Shape[1] && transposed.StoredColumns == tensor.Shape[0]
+                && tensor.Shape[0] <= Array.MaxLength)
                 return ProcessTransposed(tensor, role, reader, width, frame, keepsRowNorms);
             var is2D = tensor.Shape.Count == 2;
             var rowLength = (int)TensorReader.EffectiveRowLength(tensor);

@@ -94,8 +94,9 @@ public sealed unsafe class TensorReader : IDisposable
 
     /// <summary>
     /// The address of the tensor's bytes in a read-only view of its whole file, or null where it is read instead:
-    /// decoded tensors, small ones, a 32-bit process, a file the platform cannot map, or a tensor that reaches past the
-    /// file's end (the positioned read then reports the truncation as an input error; a mapping would fault).
+    /// decoded tensors, small ones, a 32-bit process, a file the platform cannot map, or a tensor whose bytes are fewer than
+    /// its shape needs or reach past the file's end (the positioned read then reports the truncation as an input error;
+    /// a mapping would fault).
     /// </summary>
     /// <remarks>
     /// One view per file for the reader's life, not one per tensor: unmapping in a process whose other threads run
@@ -105,6 +106,7 @@ public sealed unsafe class TensorReader : IDisposable
     private byte* MapTensor(WeightTensor tensor, SafeFileHandle handle)
     {
         if (tensor.Decoder is not null || tensor.ByteLength < MinMappedBytes || !Environment.Is64BitProcess
+            || tensor.ByteLength < tensor.ElementCount * SafetensorsDTypes.SizeOf(tensor.DType)
             || tensor.FileOffset < 0 || tensor.FileOffset + tensor.ByteLength > RandomAccess.GetLength(handle))
             return null;
         if (!_maps.TryGetValue(tensor.FilePath, out var map))
@@ -205,8 +207,6 @@ public sealed unsafe class TensorReader : IDisposable
         {
             var size = SafetensorsDTypes.SizeOf(tensor.DType);
             var storedRowBytes = tensor.RowCount * size;
-            Span<byte> element = stackalloc byte[4];
-            Span<float> value = stackalloc float[1];
             for (long c = 0; c < rowLength; c++)
             {
                 var storedRow = start + (c * storedRowBytes);
