@@ -175,7 +175,10 @@ internal sealed class ContentHash
         {
             var group = bits.Slice(g * 4 * storedRowLength, 4 * storedRowLength);
             var p = ((firstStoredRow / 4) + g) * 2;
-            for (var r = 0; r < storedRowLength; r++)
+            var r = 0;
+            if (_wide.Vectorised)
+                r = Transposed32(group, storedRowLength, p, pairsPerRow, logicalRowSquares, ref sum1, ref sum2, ref narrow);
+            for (; r < storedRowLength; r++)
             {
                 uint v0 = group[r], v1 = group[storedRowLength + r], v2 = group[(2 * storedRowLength) + r], v3 = group[(3 * storedRowLength) + r];
                 Sums.Term(v0 | ((ulong)v1 << 32), (r * pairsPerRow) + p, ref sum1, ref sum2);
@@ -267,6 +270,55 @@ internal sealed class ContentHash
             var wide = (isHigh ? Avx2.UnpackHigh(Vector256<ushort>.Zero, values) : Avx2.UnpackLow(Vector256<ushort>.Zero, values)).AsSingle();
             return wide * wide;
         }
+    }
+
+    /// <summary>
+    /// The vector part of one group of four stored float32 rows, 8 positions at a time; returns the first position left.
+    /// Wide word (r, p) pairs stored rows 0 and 1, word (r, p + 1) rows 2 and 3.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Transposed32(ReadOnlySpan<uint> group, int length, long p, long pairsPerRow, Span<float> squares, ref ulong sum1, ref ulong sum2, ref bool narrow)
+    {
+        if (length < 8)
+            return 0;
+        ref var row0 = ref MemoryMarshal.GetReference(group);
+        ref var row1 = ref Unsafe.Add(ref row0, length);
+        ref var row2 = ref Unsafe.Add(ref row1, length);
+        ref var row3 = ref Unsafe.Add(ref row2, length);
+        ref var square = ref MemoryMarshal.GetReference(squares);
+        // After the in-lane interleaves the word vectors hold positions {0,1,4,5} and {2,3,6,7} of each 8.
+        var stride1 = (ulong)pairsPerRow * Sums.Key1;
+        var stride2 = (ulong)pairsPerRow * Sums.Key2;
+        var lanes = Vector256.Create(0UL, 1, 4, 5);
+        var key1 = Vector256.Create((ulong)(p + 1) * Sums.Key1) + (lanes * stride1);
+        var key2 = Vector256.Create((ulong)(p + 1) * Sums.Key2) + (lanes * stride2);
+        var (two1, two2) = (Vector256.Create(2 * stride1), Vector256.Create(2 * stride2));
+        var (next1, next2) = (Vector256.Create(Sums.Key1), Vector256.Create(Sums.Key2));
+        var (step1, step2) = (Vector256.Create(8 * stride1), Vector256.Create(8 * stride2));
+        Vector256<ulong> acc1 = default, acc2 = default;
+        var lowBits = Vector256<uint>.Zero;
+        var r = 0;
+        for (; r + 8 <= length; r += 8)
+        {
+            var s0 = Vector256.LoadUnsafe(ref row0, (nuint)r);
+            var s1 = Vector256.LoadUnsafe(ref row1, (nuint)r);
+            var s2 = Vector256.LoadUnsafe(ref row2, (nuint)r);
+            var s3 = Vector256.LoadUnsafe(ref row3, (nuint)r);
+            Sums.Terms(Avx2.UnpackLow(s0, s1).AsUInt64(), key1, key2, ref acc1, ref acc2);
+            Sums.Terms(Avx2.UnpackHigh(s0, s1).AsUInt64(), key1 + two1, key2 + two2, ref acc1, ref acc2);
+            Sums.Terms(Avx2.UnpackLow(s2, s3).AsUInt64(), key1 + next1, key2 + next2, ref acc1, ref acc2);
+            Sums.Terms(Avx2.UnpackHigh(s2, s3).AsUInt64(), key1 + two1 + next1, key2 + two2 + next2, ref acc1, ref acc2);
+            key1 += step1;
+            key2 += step2;
+            lowBits |= s0 | s1 | s2 | s3;
+            var (f0, f1, f2, f3) = (s0.AsSingle(), s1.AsSingle(), s2.AsSingle(), s3.AsSingle());
+            (Vector256.LoadUnsafe(ref square, (nuint)r) + ((f0 * f0) + (f1 * f1) + (f2 * f2) + (f3 * f3))).StoreUnsafe(ref square, (nuint)r);
+        }
+
+        sum1 += Vector256.Sum(acc1);
+        sum2 += Vector256.Sum(acc2);
+        narrow &= (lowBits & Vector256.Create(0xFFFFu)) == Vector256<uint>.Zero;
+        return r;
     }
 
     /// <summary>The top halves of <paramref name="bits"/>, or false (and the narrow stream given up) at the first value that is not bfloat16-exact.</summary>
