@@ -13,8 +13,6 @@ public static class FingerprintFile
 {
     public const string Extension = ".fingerprint.json";
 
-    internal static JsonSerializerOptions Options => FingerprintJsonContext.Default.Options;
-
     public static string Serialize(ModelFingerprint fingerprint) => JsonSerializer.Serialize(fingerprint, FingerprintJsonContext.Default.ModelFingerprint);
 
     public static void Write(string path, ModelFingerprint fingerprint) => AtomicFile.WriteAllText(path, Serialize(fingerprint) + "\n");

@@ -18,14 +18,23 @@ internal static class BlockTranspose
 
     public static bool IsSupported => Sse2.IsSupported || AdvSimd.Arm64.IsSupported;
 
+    /// <summary>
+    /// The one range check of a transpose of <paramref name="rows"/> × <paramref name="columns"/> elements (the loops run
+    /// unchecked: they touch every element of the model).
+    /// </summary>
+    internal static void RequireFits(int sourceLength, int sourceStride, int rows, int columns, int destinationLength, int destinationStride)
+    {
+        if ((((long)(rows - 1) * sourceStride) + columns > sourceLength) || (((long)(columns - 1) * destinationStride) + rows > destinationLength))
+            throw new ArgumentOutOfRangeException(nameof(destinationLength));
+    }
+
     /// <summary>destination[c * destinationStride + r] = source[r * sourceStride + c] for r &lt; rows, c &lt; columns.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Transpose16(ReadOnlySpan<ushort> source, int sourceStride, int rows, int columns, Span<ushort> destination, int destinationStride)
     {
         if (rows == 0 || columns == 0)
             return;
-        if ((((long)(rows - 1) * sourceStride) + columns > source.Length) || (((long)(columns - 1) * destinationStride) + rows > destination.Length))
-            throw new ArgumentOutOfRangeException(nameof(destination));
+        RequireFits(source.Length, sourceStride, rows, columns, destination.Length, destinationStride);
         ref var from = ref MemoryMarshal.GetReference(source);
         ref var to = ref MemoryMarshal.GetReference(destination);
         var fullRows = rows & ~7;
@@ -68,8 +77,7 @@ internal static class BlockTranspose
     {
         if (rows == 0 || columns == 0)
             return;
-        if ((((long)(rows - 1) * sourceStride) + columns > source.Length) || (((long)(columns - 1) * destinationStride) + rows > destination.Length))
-            throw new ArgumentOutOfRangeException(nameof(destination));
+        RequireFits(source.Length, sourceStride, rows, columns, destination.Length, destinationStride);
         ref var from = ref MemoryMarshal.GetReference(source);
         ref var to = ref MemoryMarshal.GetReference(destination);
         var fullRows = rows & ~3;

@@ -145,9 +145,7 @@ internal sealed class TransposedDecoder(int elementSize, long storedRows, long s
     {
         if (rows == 0 || columns == 0)
             return;
-        // One range check for the whole transpose; the loops run unchecked (they touch every element of the model).
-        if ((((long)(rows - 1) * sourceStride) + columns > source.Length) || (((long)(columns - 1) * destinationStride) + rows > destination.Length))
-            throw new ArgumentOutOfRangeException(nameof(destination));
+        BlockTranspose.RequireFits(source.Length, sourceStride, rows, columns, destination.Length, destinationStride);
         ref var from = ref MemoryMarshal.GetReference(source);
         ref var to = ref MemoryMarshal.GetReference(destination);
         // Tiles of 8 source rows: row strides are often powers of two (4 KiB), so more rows would all land in one L1 set
