@@ -242,11 +242,43 @@ public static partial class Fingerprinter
     }
 
     /// <summary>k residual coordinates chosen by a fixed hash of the index: the same set for every model of width d.</summary>
+    /// <summary>The <paramref name="k"/> coordinates of <paramref name="width"/> with the smallest mixed index, ascending: a fixed pseudo-random subset.</summary>
     public static int[] ResidualSubset(int width, int k)
     {
         if (width <= k)
             return Enumerable.Range(0, width).ToArray();
-        return Enumerable.Range(0, width).OrderBy(i => Mix((ulong)i)).Take(k).Order().ToArray();
+
+        // Insertion into k kept slots rather than OrderBy/Take/Order: the same subset (Mix is a bijection, so keys never
+        // tie), without the LINQ sorter's generic code, which a fresh process compiles before its weight pass (~8 ms).
+        var keys = new ulong[k];
+        var chosen = new int[k];
+        var count = 0;
+        for (var i = 0; i < width; i++)
+        {
+            var key = Mix((ulong)i);
+            if (count == k && key >= keys[k - 1])
+                continue;
+            var at = count < k ? count++ : k - 1;
+            for (; at > 0 && keys[at - 1] > key; at--)
+            {
+                keys[at] = keys[at - 1];
+                chosen[at] = chosen[at - 1];
+            }
+
+            keys[at] = key;
+            chosen[at] = i;
+        }
+
+        for (var i = 1; i < k; i++)
+        {
+            var value = chosen[i];
+            var at = i;
+            for (; at > 0 && chosen[at - 1] > value; at--)
+                chosen[at] = chosen[at - 1];
+            chosen[at] = value;
+        }
+
+        return chosen;
     }
 
     private static ulong Mix(ulong x)

@@ -17,6 +17,7 @@ internal static class FingerprintCommand
         var accelerator = AcceleratorOptions.AddTo(command);
         command.SetHandler(context =>
         {
+            _ = System.Threading.Tasks.Task.Run(FingerprintFile.PrepareContract);
             using var selected = accelerator.Apply(context);
             var directory = context.Get(model)!;
             if (!Directory.Exists(directory) && !File.Exists(directory))

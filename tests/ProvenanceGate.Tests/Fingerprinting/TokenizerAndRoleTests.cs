@@ -111,4 +111,27 @@ public sealed class TokenizerAndRoleTests
             Assert.That(config.ArchHash, Is.EqualTo(entry.ArchHash), entry.ModelId);
         }
     }
+
+    [TestCase(1)]
+    [TestCase(63)]
+    [TestCase(64)]
+    [TestCase(65)]
+    [TestCase(768)]
+    [TestCase(2048)]
+    [TestCase(5120)]
+    public void Residual_subset_is_the_k_smallest_splitmix_keys_ascending(int width)
+    {
+        // Written independently of the product (LINQ, its own splitmix64 finaliser): the subset is part of the
+        // fingerprint, so a change of it must show here and not only in pinned files.
+        static ulong SplitMix(ulong x)
+        {
+            x += 0x9E3779B97F4A7C15UL;
+            x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+            x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+            return x ^ (x >> 31);
+        }
+
+        var expected = Enumerable.Range(0, width).OrderBy(i => SplitMix((ulong)i)).Take(Fingerprinter.VectorK).Order().ToArray();
+        Assert.That(Fingerprinter.ResidualSubset(width, Fingerprinter.VectorK), Is.EqualTo(expected));
+    }
 }
