@@ -13,7 +13,8 @@ nupkg="${1:-}"
 if [ -z "$nupkg" ]; then
   out="$(mktemp -d)"
   dotnet pack "$root/src/ProvenanceGate.Tool" -c Release -o "$out" >&2
-  nupkg="$(ls "$out"/ProvenanceGate.Tool.*.nupkg)"
+  # The package users name, not the per-platform ones a Release pack writes beside it (ProvenanceGate.Tool.<rid>.*).
+  nupkg="$(ls "$out"/ProvenanceGate.Tool.[0-9]*.nupkg)"
 fi
 file="$(basename "$nupkg")"
 version="${file#ProvenanceGate.Tool.}"
