@@ -242,7 +242,6 @@ public static partial class Fingerprinter
     }
 
     /// <summary>k residual coordinates chosen by a fixed hash of the index: the same set for every model of width d.</summary>
-    /// <summary>The <paramref name="k"/> coordinates of <paramref name="width"/> with the smallest mixed index, ascending: a fixed pseudo-random subset.</summary>
     public static int[] ResidualSubset(int width, int k)
     {
         if (width <= k)

@@ -57,8 +57,8 @@ internal static class ProvenanceCli
     /// <param name="annotations">CI annotations for diagnostics; Program passes the detected runner, tests default to none.</param>
     public static int Run(string[] args, TextWriter output, TextWriter error, CiAnnotations? annotations = null)
     {
-        // Anything but a verb first (--help, --version, a typo, a response file) gets the whole tree, and with it the
-        // root help and "did you mean" suggestions.
+        // Anything but a verb first (--help, --version, a typo, a response file) gets the whole tree: the root help
+        // lists every verb, and an unknown one is reported against all of them.
         var verb = args.Length > 0 && Array.Exists(Verbs, v => v.Name == args[0]) ? args[0] : null;
         var root = CreateRootCommand(verb);
         root.Annotations = annotations ?? new CiAnnotations(CiPlatform.None);
