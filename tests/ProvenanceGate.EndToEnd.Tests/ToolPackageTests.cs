@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Runtime.InteropServices;
 
@@ -77,23 +76,6 @@ public sealed class ToolPackageTests
         return archive.Entries.Select(e => e.FullName).ToList();
     }
 
-    private static DotNetResult Run(string tool, string cache, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        foreach (var name in new[] { "CI", "TF_BUILD", "GITHUB_ACTIONS", "PROVENANCEGATE_ACCELERATOR" })
-            start.Environment.Remove(name);
-        start.Environment["PROVENANCEGATE_CACHE"] = cache;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"{tool} {string.Join(' ', arguments)} ran for more than 2 minutes");
-        }
-
-        return new DotNetResult(process.ExitCode, stdout.Result + stderr);
-    }
+    private static DotNetResult Run(string tool, string cache, params string[] arguments) =>
+        DotNet.RunProgram(tool, new Dictionary<string, string> { ["PROVENANCEGATE_CACHE"] = cache }, arguments);
 }
